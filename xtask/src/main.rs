@@ -1,0 +1,43 @@
+//! Developer commands for this workspace, run as `cargo xtask <command>`.
+//!
+//! Each command is a module of its own; `main` only dispatches.
+
+mod runtime;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  runtime            install the pinned Codex runtime into target/codex-runtime (idempotent)
+  schema             regenerate the JSON Schema bundle from the pinned runtime
+  codegen [--check]  generate the protocol crate's Rust types from the schema (--check: fail on drift)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is inside the workspace")
+        .to_path_buf()
+}
