@@ -1,1 +1,3 @@
-//! Placeholder.
+//! Test support for `openai-codex`. (Crate docs are written by the testkit work.)
+
+pub mod raw_client;

@@ -1,0 +1,402 @@
+//! The one error type of the SDK, and the mapping of JSON-RPC errors to kinds.
+//!
+//! The Python SDK's exception classes map to [`Error`] variants and [`ErrorKind`] queries:
+//!
+//! | Python                     | Rust                                                   |
+//! |----------------------------|--------------------------------------------------------|
+//! | `CodexError`               | [`Error`]                                              |
+//! | `TransportClosedError`     | [`Error::TransportClosed`]                             |
+//! | `JsonRpcError`             | [`Error::JsonRpc`] (any code)                          |
+//! | `CodexRpcError`            | [`Error::JsonRpc`] with [`ErrorKind::ServerError`]     |
+//! | `ParseError`               | [`ErrorKind::ParseError`]                              |
+//! | `InvalidRequestError`      | [`ErrorKind::InvalidRequest`]                          |
+//! | `MethodNotFoundError`      | [`ErrorKind::MethodNotFound`]                          |
+//! | `InvalidParamsError`       | [`ErrorKind::InvalidParams`]                           |
+//! | `InternalRpcError`         | [`ErrorKind::Internal`]                                |
+//! | `ServerBusyError`          | [`ErrorKind::ServerBusy`]                              |
+//! | `RetryLimitExceededError`  | [`ErrorKind::RetryLimitExceeded`]                      |
+//! | `is_retryable_error(e)`    | [`Error::is_retryable`] / [`is_retryable_error`]       |
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::turn::TurnResult;
+
+/// The SDK's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A JSON-RPC error code, with the standard codes as named constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ErrorCode(pub i64);
+
+impl ErrorCode {
+    /// -32700: the peer could not parse the message.
+    pub const PARSE_ERROR: Self = Self(-32700);
+    /// -32600: the request is invalid (the runtime uses it for nearly every error).
+    pub const INVALID_REQUEST: Self = Self(-32600);
+    /// -32601: no such method.
+    pub const METHOD_NOT_FOUND: Self = Self(-32601);
+    /// -32602: invalid params.
+    pub const INVALID_PARAMS: Self = Self(-32602);
+    /// -32603: internal error.
+    pub const INTERNAL_ERROR: Self = Self(-32603);
+    /// -32001: the runtime's "server overloaded" code.
+    pub const SERVER_OVERLOADED: Self = Self(-32001);
+
+    /// Whether the code lies in the implementation-defined server range -32099..=-32000.
+    pub fn is_server_range(self) -> bool {
+        (-32099..=-32000).contains(&self.0)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A JSON-RPC error object, kept whole.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RpcError {
+    /// The error code.
+    pub code: ErrorCode,
+    /// The message.
+    pub message: String,
+    /// Extra data, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    /// Builds an error object.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// The kind this error maps to, by the official SDK's rules (code first, then the server
+    /// range with overload detection in `data` and retry-limit text in the message), except that
+    /// both spellings of the overload marker (`server_overloaded`, `serverOverloaded`) count.
+    pub fn kind(&self) -> ErrorKind {
+        match self.code {
+            ErrorCode::PARSE_ERROR => ErrorKind::ParseError,
+            ErrorCode::INVALID_REQUEST => ErrorKind::InvalidRequest,
+            ErrorCode::METHOD_NOT_FOUND => ErrorKind::MethodNotFound,
+            ErrorCode::INVALID_PARAMS => ErrorKind::InvalidParams,
+            ErrorCode::INTERNAL_ERROR => ErrorKind::Internal,
+            code if code.is_server_range() => {
+                let retry_limit = is_retry_limit_text(&self.message);
+                if retry_limit {
+                    ErrorKind::RetryLimitExceeded
+                } else if self.signals_overload() || is_overload_text(&self.message) {
+                    ErrorKind::ServerBusy
+                } else {
+                    ErrorKind::ServerError
+                }
+            }
+            _ => ErrorKind::Other,
+        }
+    }
+
+    /// Whether `data` marks the error as an overload, at any depth, in either spelling.
+    pub fn signals_overload(&self) -> bool {
+        self.data.as_ref().is_some_and(data_signals_overload)
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JSON-RPC error {}: {}", self.code, self.message)
+    }
+}
+
+/// What a JSON-RPC error means, following the official SDK's class tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// -32700.
+    ParseError,
+    /// -32600.
+    InvalidRequest,
+    /// -32601.
+    MethodNotFound,
+    /// -32602.
+    InvalidParams,
+    /// -32603.
+    Internal,
+    /// The server is overloaded; retrying later may succeed.
+    ServerBusy,
+    /// The server's own retry budget is exhausted. Not retryable (unlike the Python SDK).
+    RetryLimitExceeded,
+    /// Another code in -32099..=-32000.
+    ServerError,
+    /// Any other code.
+    Other,
+}
+
+fn is_retry_limit_text(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("retry limit") || lower.contains("too many failed attempts")
+}
+
+fn is_overload_text(message: &str) -> bool {
+    message.eq_ignore_ascii_case("server overloaded")
+}
+
+fn is_overload_marker(text: &str) -> bool {
+    text.eq_ignore_ascii_case("server_overloaded") || text.eq_ignore_ascii_case("serveroverloaded")
+}
+
+/// Overload detection on `data`, recursive: a marker string anywhere, in either spelling.
+pub(crate) fn data_signals_overload(data: &Value) -> bool {
+    match data {
+        Value::String(s) => is_overload_marker(s),
+        Value::Array(items) => items.iter().any(data_signals_overload),
+        Value::Object(map) => map.values().any(data_signals_overload),
+        _ => false,
+    }
+}
+
+/// Why the connection to the runtime ended, recorded once and shared by every waiter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosedReason {
+    /// What happened, in a sentence.
+    pub message: String,
+    /// The runtime's exit status, when it exited.
+    pub exit_status: Option<String>,
+    /// The newest lines the runtime wrote to stderr (ANSI colours stripped), oldest first.
+    pub stderr_tail: Vec<String>,
+}
+
+impl fmt::Display for ClosedReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(status) = &self.exit_status {
+            write!(f, " (runtime {status})")?;
+        }
+        if !self.stderr_tail.is_empty() {
+            write!(f, "; stderr tail:\n{}", self.stderr_tail.join("\n"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A failed turn: the runtime's `TurnError` and everything collected before it failed.
+#[derive(Clone, Debug)]
+pub struct TurnFailed {
+    /// The partial result: status `failed`, the items and usage seen.
+    pub result: Box<TurnResult>,
+}
+
+impl TurnFailed {
+    /// The runtime's error message for the turn.
+    pub fn message(&self) -> &str {
+        self.result
+            .error
+            .as_ref()
+            .map(|e| e.message.as_str())
+            .filter(|m| !m.is_empty())
+            .unwrap_or("turn failed with status failed")
+    }
+}
+
+/// Every error the SDK returns.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No runtime binary could be found (or an explicit one does not exist).
+    #[error("Codex runtime not found; looked at: {}. Fix: {hint}", looked.join(", "))]
+    RuntimeNotFound {
+        /// Every place looked, in order.
+        looked: Vec<String>,
+        /// The command or setting that fixes it.
+        hint: String,
+    },
+    /// The runtime process could not be started.
+    #[error("cannot start the Codex runtime `{program}`: {source}")]
+    Spawn {
+        /// The program that failed to start.
+        program: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The connection to the runtime is closed (it exited, crashed, or `close()` was called).
+    #[error("Codex runtime connection closed: {0}")]
+    TransportClosed(ClosedReason),
+    /// The runtime answered a request with a JSON-RPC error.
+    #[error("{method}: {error}")]
+    JsonRpc {
+        /// The method that failed.
+        method: String,
+        /// The error object, whole.
+        error: RpcError,
+    },
+    /// A request got no response in time.
+    #[error("{method}: no response within {timeout:?}; raise CodexConfig::request_timeout or pass a per-call timeout")]
+    Timeout {
+        /// The method that timed out.
+        method: String,
+        /// The timeout that elapsed.
+        timeout: Duration,
+    },
+    /// A message from the runtime did not have the expected shape.
+    #[error("cannot decode {what}: {source}; raw: {raw}")]
+    Decode {
+        /// What was being decoded.
+        what: String,
+        /// The raw JSON text (truncated).
+        raw: String,
+        /// The serde error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Bad input, rejected before anything was sent.
+    #[error("invalid {field}: {message}")]
+    InvalidInput {
+        /// The offending argument or field.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A turn ended with status `failed`.
+    #[error("turn {} failed: {}", .0.result.id, .0.message())]
+    TurnFailed(TurnFailed),
+    /// An I/O error on the transport.
+    #[error("transport I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The runtime violated the protocol in a way the SDK cannot work around.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// The blocking API was called from inside an async runtime, which would deadlock.
+    #[error("the blocking API cannot be called from inside an async runtime; use AsyncCodex there (or spawn_blocking)")]
+    BlockingInAsync,
+}
+
+impl Error {
+    /// The JSON-RPC error kind, when this is a JSON-RPC error.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            Error::JsonRpc { error, .. } => Some(error.kind()),
+            _ => None,
+        }
+    }
+
+    /// The JSON-RPC error object, when this is a JSON-RPC error.
+    pub fn rpc_error(&self) -> Option<&RpcError> {
+        match self {
+            Error::JsonRpc { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying the same call later may succeed: an overloaded server (by code, `data`
+    /// marker in either spelling, or a failed turn whose `codexErrorInfo` says so). Retry-limit
+    /// errors are not retryable: the server already retried.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::JsonRpc { error, .. } => match error.kind() {
+                ErrorKind::ServerBusy => true,
+                ErrorKind::RetryLimitExceeded => false,
+                _ => error.signals_overload(),
+            },
+            Error::TurnFailed(failed) => failed
+                .result
+                .error
+                .as_ref()
+                .and_then(|e| e.codex_error_info.as_ref())
+                .and_then(|info| serde_json::to_value(info).ok())
+                .is_some_and(|v| data_signals_overload(&v)),
+            _ => false,
+        }
+    }
+
+    /// Whether the connection is gone (every later call will fail the same way).
+    pub fn is_transport_closed(&self) -> bool {
+        matches!(self, Error::TransportClosed(_))
+    }
+}
+
+/// Whether `error` is transient and worth retrying; see [`Error::is_retryable`].
+pub fn is_retryable_error(error: &Error) -> bool {
+    error.is_retryable()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rpc(code: i64, message: &str, data: Option<Value>) -> RpcError {
+        RpcError {
+            code: ErrorCode(code),
+            message: message.into(),
+            data,
+        }
+    }
+
+    fn err(e: RpcError) -> Error {
+        Error::JsonRpc {
+            method: "m".into(),
+            error: e,
+        }
+    }
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn check<T: Send + Sync + 'static + std::error::Error>() {}
+        check::<Error>();
+    }
+
+    #[test]
+    fn maps_codes_like_the_official_sdk() {
+        assert_eq!(rpc(-32700, "x", None).kind(), ErrorKind::ParseError);
+        assert_eq!(rpc(-32600, "x", None).kind(), ErrorKind::InvalidRequest);
+        assert_eq!(rpc(-32601, "x", None).kind(), ErrorKind::MethodNotFound);
+        assert_eq!(rpc(-32602, "x", None).kind(), ErrorKind::InvalidParams);
+        assert_eq!(rpc(-32603, "x", None).kind(), ErrorKind::Internal);
+        assert_eq!(rpc(-32000, "other", None).kind(), ErrorKind::ServerError);
+        assert_eq!(rpc(123, "weird", None).kind(), ErrorKind::Other);
+    }
+
+    #[test]
+    fn overload_in_both_spellings_at_any_depth() {
+        let snake = rpc(-32001, "busy", Some(json!({"codex_error_info": "server_overloaded"})));
+        assert_eq!(snake.kind(), ErrorKind::ServerBusy);
+        let camel = rpc(-32001, "busy", Some(json!({"codexErrorInfo": "serverOverloaded"})));
+        assert_eq!(camel.kind(), ErrorKind::ServerBusy);
+        assert!(err(camel).is_retryable());
+        let deep = rpc(-32099, "x", Some(json!({"errorInfo": {"kind": ["SERVER_OVERLOADED"]}})));
+        assert_eq!(deep.kind(), ErrorKind::ServerBusy);
+        let plain = rpc(-32001, "Server overloaded", None);
+        assert_eq!(plain.kind(), ErrorKind::ServerBusy);
+        assert!(err(plain).is_retryable());
+        // Outside the server range the code decides the kind, but the data still makes it retryable.
+        let internal = rpc(-32603, "internal", Some(json!("server_overloaded")));
+        assert_eq!(internal.kind(), ErrorKind::Internal);
+        assert!(err(internal).is_retryable());
+    }
+
+    #[test]
+    fn retry_limit_is_its_own_kind_and_not_retryable() {
+        let e = rpc(-32050, "too many failed attempts", None);
+        assert_eq!(e.kind(), ErrorKind::RetryLimitExceeded);
+        assert!(!err(e).is_retryable());
+        let e = rpc(-32001, "Retry limit exceeded", Some(json!({"codexErrorInfo": "server_overloaded"})));
+        assert_eq!(e.kind(), ErrorKind::RetryLimitExceeded);
+        assert!(!err(e).is_retryable());
+    }
+
+    #[test]
+    fn plain_errors_are_not_retryable() {
+        assert!(!err(rpc(-32000, "other", None)).is_retryable());
+        assert!(!Error::Protocol("x".into()).is_retryable());
+    }
+}
