@@ -1,0 +1,233 @@
+//! `AsyncCodex`: the client. It owns the runtime process and the connection to it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::Stream;
+use openai_codex_protocol::ClientRequest;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use crate::config::CodexConfig;
+use crate::error::{Error, Result};
+use crate::handler::{DeclineAll, ServerRequestHandler};
+use crate::metadata::Metadata;
+use crate::router::GlobalEvent;
+use crate::rpc::Connection;
+use crate::transport::Transport;
+
+/// The async Codex client.
+///
+/// `AsyncCodex::new(config).await` starts the runtime **eagerly**: when it returns, the process
+/// runs and the `initialize` handshake is done, so configuration mistakes surface at once. The
+/// client is a cheap handle (`Clone`); threads and turn handles keep it alive. The runtime stops
+/// on [`AsyncCodex::close`] or when the last handle is dropped. `close()` is terminal: the client
+/// never silently starts a new runtime.
+#[derive(Clone, Debug)]
+pub struct AsyncCodex {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ClientInner {
+    pub(crate) conn: Connection,
+    pub(crate) config: CodexConfig,
+    metadata: Metadata,
+    closed: AtomicBool,
+    /// Per-thread locks serializing `turn/start` (and goal starts) on one thread.
+    pub(crate) turn_locks: crate::thread::TurnLocks,
+}
+
+impl AsyncCodex {
+    /// Starts the runtime resolved from `config` and runs the `initialize` handshake.
+    ///
+    /// # Errors
+    /// [`Error::RuntimeNotFound`] / [`Error::Spawn`] when the runtime cannot start; a
+    /// [`Error::TransportClosed`] carrying the runtime's stderr when it exits during start-up;
+    /// [`Error::Timeout`] when it does not answer `initialize` within the request timeout.
+    pub async fn new(config: CodexConfig) -> Result<Self> {
+        let transport = Transport::spawn_stdio(&config)?;
+        Self::with_transport(config, transport).await
+    }
+
+    /// Connects over an existing transport (an in-memory pair in tests, or a custom one).
+    ///
+    /// # Errors
+    /// As [`AsyncCodex::new`], minus the spawning.
+    pub async fn with_transport(config: CodexConfig, transport: Transport) -> Result<Self> {
+        let conn = Connection::start(transport, Arc::new(DeclineAll), config.stream_buffer)?;
+        let metadata = match crate::metadata::initialize(&conn, &config).await {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                let grace = config.shutdown_grace;
+                let conn2 = conn.clone();
+                let _ = tokio::task::spawn_blocking(move || conn2.shutdown_blocking(grace)).await;
+                return Err(error);
+            }
+        };
+        Ok(Self {
+            inner: Arc::new(ClientInner {
+                conn,
+                config,
+                metadata,
+                closed: AtomicBool::new(false),
+                turn_locks: Default::default(),
+            }),
+        })
+    }
+
+    /// The `initialize` response, with the runtime's own name and version.
+    pub fn metadata(&self) -> &Metadata {
+        &self.inner.metadata
+    }
+
+    /// The configuration this client was started with.
+    pub fn config(&self) -> &CodexConfig {
+        &self.inner.config
+    }
+
+    /// The runtime's OS process id (when this client spawned it).
+    pub fn runtime_pid(&self) -> Option<u32> {
+        self.inner.conn.process_id()
+    }
+
+    /// How many lines from the runtime were not JSON-RPC messages (logged and skipped).
+    pub fn junk_lines(&self) -> u64 {
+        self.inner.conn.junk_lines()
+    }
+
+    /// Whether the connection is closed (by [`AsyncCodex::close`] or because the runtime exited).
+    pub fn is_closed(&self) -> bool {
+        self.inner.conn.closed_reason().is_some()
+    }
+
+    /// Installs the handler for server-initiated requests (approvals, user input, ...),
+    /// replacing the previous one. The default is [`DeclineAll`].
+    pub fn set_server_request_handler(&self, handler: impl ServerRequestHandler) {
+        self.inner.conn.set_handler(Arc::new(handler));
+    }
+
+    /// Bounds how long a handler may take; past it the request is answered with a JSON-RPC
+    /// error. `None` (the default) lets handlers take as long as they need (a person may be
+    /// deciding an approval).
+    pub fn set_server_request_timeout(&self, timeout: Option<Duration>) {
+        self.inner.conn.set_handler_timeout(timeout);
+    }
+
+    /// Global notifications: everything that belongs to no turn and no login (warnings,
+    /// config warnings, deprecation notices, thread status and name changes, account updates,
+    /// ...). Each call returns an independent subscriber that sees events from now on; a slow one
+    /// gets [`GlobalEvent::Lagged`] rather than holding memory. Ends when the connection closes.
+    pub fn events(&self) -> impl Stream<Item = GlobalEvent> + Send + 'static {
+        let receiver = self.inner.conn.shared.router.subscribe_global();
+        futures::stream::unfold(receiver, |receiver| async move {
+            let mut receiver = receiver?;
+            loop {
+                match receiver.recv().await {
+                    Ok(event) => return Some((GlobalEvent::Notification(event), Some(receiver))),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        return Some((GlobalEvent::Lagged { missed }, Some(receiver)))
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+    }
+
+    /// Sends a typed request (any of the generated client requests) and returns its typed
+    /// response, with the client's default timeout.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime answers with an error, [`Error::Timeout`],
+    /// [`Error::TransportClosed`], or [`Error::Decode`] when the response does not fit the type.
+    pub async fn request<M: ClientRequest>(&self, params: M::Params) -> Result<M::Response> {
+        self.request_with_timeout::<M>(params, self.inner.config.request_timeout)
+            .await
+    }
+
+    /// [`AsyncCodex::request`] with an explicit timeout.
+    ///
+    /// # Errors
+    /// As [`AsyncCodex::request`].
+    pub async fn request_with_timeout<M: ClientRequest>(
+        &self,
+        params: M::Params,
+        timeout: Duration,
+    ) -> Result<M::Response> {
+        self.inner.conn.request::<M>(&params, timeout).await
+    }
+
+    /// Sends any request by method name with untyped params (`Value::Null` sends no params
+    /// member) — the escape hatch for methods the generated tables do not know.
+    ///
+    /// # Errors
+    /// As [`AsyncCodex::request`].
+    pub async fn request_raw(&self, method: &str, params: Value) -> Result<Value> {
+        let raw = crate::rpc::encode_params(&params)?;
+        let result = self
+            .inner
+            .conn
+            .request_raw(method, raw.as_deref(), self.inner.config.request_timeout)
+            .await?;
+        crate::rpc::decode(method, &result)
+    }
+
+    /// Sends a notification by method name (`Value::Null` sends no params member).
+    ///
+    /// # Errors
+    /// [`Error::TransportClosed`] when the connection is closed.
+    pub fn notify_raw(&self, method: &str, params: Value) -> Result<()> {
+        let raw = crate::rpc::encode_params(&params)?;
+        self.inner.conn.notify_raw(method, raw.as_deref())
+    }
+
+    pub(crate) async fn call<M: ClientRequest>(&self, params: &M::Params) -> Result<M::Response> {
+        self.inner
+            .conn
+            .request::<M>(params, self.inner.config.request_timeout)
+            .await
+    }
+
+    #[allow(dead_code)] // used by the typed layers
+    pub(crate) fn raw_params(params: &Value) -> Result<Option<Box<RawValue>>> {
+        crate::rpc::encode_params(params)
+    }
+
+    /// Closes the client: closes the runtime's stdin, gives it `shutdown_grace` to exit, then
+    /// terminates and finally kills it, and reaps it. Every pending call and open stream fails
+    /// with [`Error::TransportClosed`]. Idempotent and infallible.
+    pub async fn close(&self) {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let conn = self.inner.conn.clone();
+        let grace = self.inner.config.shutdown_grace;
+        let _ = tokio::task::spawn_blocking(move || conn.shutdown_blocking(grace)).await;
+    }
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        // Dropped without close(): stop and reap the runtime on a thread of its own, so drop
+        // never blocks an async worker.
+        let conn = self.conn.clone();
+        let grace = self.config.shutdown_grace;
+        let spawned = std::thread::Builder::new()
+            .name("codex-reaper".into())
+            .spawn(move || conn.shutdown_blocking(grace));
+        if spawned.is_err() {
+            self.conn.shutdown_blocking(Duration::ZERO);
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn check<T: Send + Sync + 'static>() {}
+    check::<AsyncCodex>();
+    let _ = Error::BlockingInAsync;
+}

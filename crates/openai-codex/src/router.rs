@@ -1,0 +1,637 @@
+//! The router: hands every notification to whoever waits for it.
+//!
+//! Three routes, checked in order:
+//! 1. `account/login/completed` with a `loginId` goes to that login's slot.
+//! 2. A notification carrying a turn id (`params.turnId` or `params.turn.id`) goes to that turn's
+//!    channel, where every subscriber has its own queue.
+//! 3. Everything else goes to the global broadcast ([`crate::AsyncCodex::events`]).
+//!
+//! Invariants:
+//! - The reader thread never blocks here: queues are unbounded for essential events and bounded
+//!   for deltas (past the bound a delta is dropped and the queue carries a [`TurnEvent::Lagged`]
+//!   marker at that position instead).
+//! - Events of a turn nobody has subscribed to yet are buffered ("orphan" channels), so the events
+//!   the runtime sends before the `turn/start` response are not lost. At most
+//!   [`ORPHAN_TURN_LIMIT`] orphan channels are kept; the oldest is evicted first.
+//! - A slow consumer only delays itself: each subscriber has its own queue and waker.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use futures::Stream;
+use openai_codex_protocol::ServerNotification;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio::sync::{broadcast, oneshot};
+
+use crate::error::{ClosedReason, Error, Result};
+
+/// How many turns with no subscriber the router buffers events for.
+pub const ORPHAN_TURN_LIMIT: usize = 256;
+/// How many login completions nobody waits for are kept (newest win).
+const UNCLAIMED_LOGIN_LIMIT: usize = 32;
+/// Capacity of the global event broadcast; slower subscribers see a lag marker.
+const GLOBAL_CAPACITY: usize = 1024;
+
+/// One event of a turn stream.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum TurnEvent {
+    /// A notification of this turn.
+    Notification(Arc<ServerNotification>),
+    /// This consumer fell behind and `dropped` delta notifications were skipped here. Items,
+    /// turn and usage events are never dropped, so `run()` results stay complete.
+    Lagged {
+        /// How many deltas were dropped at this point.
+        dropped: u64,
+    },
+}
+
+impl TurnEvent {
+    /// The notification, unless this is a lag marker.
+    pub fn notification(&self) -> Option<&ServerNotification> {
+        match self {
+            TurnEvent::Notification(n) => Some(n),
+            TurnEvent::Lagged { .. } => None,
+        }
+    }
+}
+
+/// One event of the global stream ([`crate::AsyncCodex::events`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum GlobalEvent {
+    /// A notification that belongs to no turn and no login.
+    Notification(Arc<ServerNotification>),
+    /// This subscriber fell behind and missed `missed` notifications.
+    Lagged {
+        /// How many were missed.
+        missed: u64,
+    },
+}
+
+/// The routing keys of a notification, read without decoding the payload.
+#[derive(Deserialize, Default)]
+struct RouteKeys<'a> {
+    #[serde(rename = "turnId", borrow, default)]
+    turn_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    turn: Option<TurnKey<'a>>,
+    #[serde(rename = "loginId", borrow, default)]
+    login_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct TurnKey<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+}
+
+/// Whether a notification may be dropped for a lagging consumer: deltas only.
+fn is_droppable(method: &str) -> bool {
+    method.ends_with("/delta") || method.ends_with("Delta")
+}
+
+enum Entry {
+    Event(Arc<ServerNotification>),
+    Lagged(u64),
+}
+
+/// One consumer's queue.
+#[derive(Default)]
+struct SubQueue {
+    entries: VecDeque<Entry>,
+    deltas: usize,
+    waker: Option<Waker>,
+    /// Set once `turn/completed` has been queued: after it, the stream ends.
+    completed: bool,
+}
+
+impl SubQueue {
+    fn push(&mut self, event: &Arc<ServerNotification>, droppable: bool, bound: usize) {
+        if droppable {
+            if self.deltas >= bound {
+                match self.entries.back_mut() {
+                    Some(Entry::Lagged(n)) => *n += 1,
+                    _ => self.entries.push_back(Entry::Lagged(1)),
+                }
+                return;
+            }
+            self.deltas += 1;
+        }
+        self.entries.push_back(Entry::Event(Arc::clone(event)));
+    }
+}
+
+#[derive(Default)]
+struct ChannelState {
+    next_sub: u64,
+    subs: Vec<(u64, SubQueue)>,
+    /// Events buffered while nobody is subscribed; the first subscriber takes them.
+    orphan: Option<SubQueue>,
+    completed: bool,
+    closed: Option<ClosedReason>,
+}
+
+/// All consumers of one turn.
+#[derive(Default)]
+pub(crate) struct TurnChannel {
+    state: Mutex<ChannelState>,
+}
+
+#[derive(Default)]
+struct TurnTable {
+    channels: HashMap<String, Arc<TurnChannel>>,
+    /// Turn ids whose channels have no subscriber, oldest first.
+    orphans: VecDeque<String>,
+    /// Completion payloads of recently finished turns, for handles made after the fact.
+    finished: VecDeque<(String, Arc<ServerNotification>)>,
+}
+
+enum LoginSlot {
+    Waiting(oneshot::Sender<std::result::Result<Arc<ServerNotification>, ClosedReason>>),
+    Done(Arc<ServerNotification>),
+}
+
+/// Routes notifications to turns, logins and the global stream.
+pub(crate) struct Router {
+    turns: Mutex<TurnTable>,
+    logins: Mutex<(HashMap<String, LoginSlot>, VecDeque<String>)>,
+    global: Mutex<Option<broadcast::Sender<Arc<ServerNotification>>>>,
+    closed: Mutex<Option<ClosedReason>>,
+    delta_bound: usize,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router").finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    pub(crate) fn new(delta_bound: usize) -> Self {
+        let (global, _) = broadcast::channel(GLOBAL_CAPACITY);
+        Self {
+            turns: Mutex::default(),
+            logins: Mutex::default(),
+            global: Mutex::new(Some(global)),
+            closed: Mutex::new(None),
+            delta_bound: delta_bound.max(1),
+        }
+    }
+
+    /// Routes one decoded notification; `params` is its raw payload (for the routing keys).
+    pub(crate) fn route(&self, notification: ServerNotification, params: Option<&RawValue>) {
+        let keys = params
+            .and_then(|p| serde_json::from_str::<RouteKeys<'_>>(p.get()).ok())
+            .unwrap_or_default();
+        let method = notification.method();
+        if method == "account/login/completed" {
+            if let Some(login_id) = keys.login_id.as_deref() {
+                self.route_login(login_id, Arc::new(notification));
+                return;
+            }
+        }
+        let turn_id = keys.turn_id.or_else(|| keys.turn.and_then(|t| t.id));
+        match turn_id {
+            Some(turn_id) => self.route_turn(&turn_id, notification),
+            None => self.publish_global(Arc::new(notification)),
+        }
+    }
+
+    fn publish_global(&self, event: Arc<ServerNotification>) {
+        if let ServerNotification::Unknown { method, .. } = &*event {
+            tracing::debug!(method, "unknown notification");
+        }
+        if let Some(sender) = self.global.lock().expect("router poisoned").as_ref() {
+            // No subscriber is fine: global events are then dropped, never queued forever.
+            let _ = sender.send(event);
+        }
+    }
+
+    fn route_turn(&self, turn_id: &str, notification: ServerNotification) {
+        let completed = notification.method() == "turn/completed";
+        let droppable = is_droppable(notification.method());
+        let event = Arc::new(notification);
+        let channel = {
+            let mut table = self.turns.lock().expect("router poisoned");
+            match table.channels.get(turn_id) {
+                Some(channel) => Arc::clone(channel),
+                None => {
+                    let channel = Arc::new(TurnChannel::default());
+                    channel.state.lock().expect("channel poisoned").orphan = Some(SubQueue::default());
+                    table.channels.insert(turn_id.to_string(), Arc::clone(&channel));
+                    table.orphans.push_back(turn_id.to_string());
+                    evict_orphans(&mut table);
+                    channel
+                }
+            }
+        };
+        let mut wake = Vec::new();
+        {
+            let mut state = channel.state.lock().expect("channel poisoned");
+            if completed {
+                state.completed = true;
+            }
+            for (_, queue) in &mut state.subs {
+                queue.push(&event, droppable, self.delta_bound);
+                queue.completed |= completed;
+                if let Some(waker) = queue.waker.take() {
+                    wake.push(waker);
+                }
+            }
+            if let Some(orphan) = state.orphan.as_mut() {
+                orphan.push(&event, droppable, self.delta_bound);
+                orphan.completed |= completed;
+            }
+        }
+        if completed {
+            let mut table = self.turns.lock().expect("router poisoned");
+            table.finished.push_back((turn_id.to_string(), Arc::clone(&event)));
+            if table.finished.len() > ORPHAN_TURN_LIMIT {
+                table.finished.pop_front();
+            }
+        }
+        for waker in wake {
+            waker.wake();
+        }
+    }
+
+    /// Subscribes to a turn. The first subscriber of a channel gets everything buffered so far
+    /// (events that arrived before anyone asked); later ones start from now.
+    pub(crate) fn subscribe_turn(self: &Arc<Self>, turn_id: &str) -> TurnSubscription {
+        let closed = self.closed.lock().expect("router poisoned").clone();
+        let channel = {
+            let mut table = self.turns.lock().expect("router poisoned");
+            let channel = table
+                .channels
+                .entry(turn_id.to_string())
+                .or_default()
+                .clone();
+            table.orphans.retain(|id| id != turn_id);
+            channel
+        };
+        let id = {
+            let mut state = channel.state.lock().expect("channel poisoned");
+            let queue = state.orphan.take().unwrap_or_default();
+            let id = state.next_sub;
+            state.next_sub += 1;
+            state.subs.push((id, queue));
+            if state.closed.is_none() {
+                state.closed = closed;
+            }
+            id
+        };
+        TurnSubscription {
+            router: Arc::clone(self),
+            turn_id: turn_id.to_string(),
+            channel,
+            id,
+        }
+    }
+
+    /// The `turn/completed` notification of a recently finished turn, if it is remembered.
+    pub(crate) fn finished_turn(&self, turn_id: &str) -> Option<Arc<ServerNotification>> {
+        let table = self.turns.lock().expect("router poisoned");
+        table
+            .finished
+            .iter()
+            .rev()
+            .find(|(id, _)| id == turn_id)
+            .map(|(_, event)| Arc::clone(event))
+    }
+
+    fn unsubscribe(&self, turn_id: &str, channel: &Arc<TurnChannel>, id: u64) {
+        let mut table = self.turns.lock().expect("router poisoned");
+        let mut state = channel.state.lock().expect("channel poisoned");
+        state.subs.retain(|(sub, _)| *sub != id);
+        if !state.subs.is_empty() {
+            return;
+        }
+        let same = table
+            .channels
+            .get(turn_id)
+            .is_some_and(|c| Arc::ptr_eq(c, channel));
+        if state.completed || state.closed.is_some() {
+            if same {
+                table.channels.remove(turn_id);
+            }
+        } else if same {
+            // Nobody listens to a live turn any more: buffer it (bounded) like any orphan, so a
+            // later subscriber still sees what happens next.
+            state.orphan = Some(SubQueue::default());
+            drop(state);
+            table.orphans.push_back(turn_id.to_string());
+            evict_orphans(&mut table);
+        }
+    }
+
+    /// Subscribes to the global stream.
+    pub(crate) fn subscribe_global(&self) -> Option<broadcast::Receiver<Arc<ServerNotification>>> {
+        self.global
+            .lock()
+            .expect("router poisoned")
+            .as_ref()
+            .map(broadcast::Sender::subscribe)
+    }
+
+    fn route_login(&self, login_id: &str, event: Arc<ServerNotification>) {
+        let mut logins = self.logins.lock().expect("router poisoned");
+        match logins.0.remove(login_id) {
+            Some(LoginSlot::Waiting(sender)) => {
+                let _ = sender.send(Ok(event));
+            }
+            _ => {
+                logins.0.insert(login_id.to_string(), LoginSlot::Done(event));
+                logins.1.push_back(login_id.to_string());
+                while logins.1.len() > UNCLAIMED_LOGIN_LIMIT {
+                    if let Some(old) = logins.1.pop_front() {
+                        if matches!(logins.0.get(&old), Some(LoginSlot::Done(_))) {
+                            logins.0.remove(&old);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for the completion of one login. Completions for other ids are untouched.
+    pub(crate) async fn wait_login(&self, login_id: &str) -> Result<Arc<ServerNotification>> {
+        let receiver = {
+            let mut logins = self.logins.lock().expect("router poisoned");
+            if let Some(LoginSlot::Done(event)) = logins.0.get(login_id) {
+                let event = Arc::clone(event);
+                logins.0.remove(login_id);
+                logins.1.retain(|id| id != login_id);
+                return Ok(event);
+            }
+            if let Some(reason) = self.closed.lock().expect("router poisoned").clone() {
+                return Err(Error::TransportClosed(reason));
+            }
+            let (sender, receiver) = oneshot::channel();
+            logins
+                .0
+                .insert(login_id.to_string(), LoginSlot::Waiting(sender));
+            receiver
+        };
+        match receiver.await {
+            Ok(Ok(event)) => Ok(event),
+            Ok(Err(reason)) => Err(Error::TransportClosed(reason)),
+            Err(_) => Err(Error::Protocol(format!(
+                "login {login_id} was waited for twice at once"
+            ))),
+        }
+    }
+
+    /// Forgets a login waiter (when `wait()` times out or is dropped).
+    pub(crate) fn forget_login(&self, login_id: &str) {
+        let mut logins = self.logins.lock().expect("router poisoned");
+        if matches!(logins.0.get(login_id), Some(LoginSlot::Waiting(_))) {
+            logins.0.remove(login_id);
+        }
+    }
+
+    /// The connection is gone: every consumer learns why, now and on every later call.
+    pub(crate) fn fail_all(&self, reason: &ClosedReason) {
+        *self.closed.lock().expect("router poisoned") = Some(reason.clone());
+        self.global.lock().expect("router poisoned").take();
+        let channels: Vec<Arc<TurnChannel>> = {
+            let table = self.turns.lock().expect("router poisoned");
+            table.channels.values().cloned().collect()
+        };
+        for channel in channels {
+            let mut state = channel.state.lock().expect("channel poisoned");
+            state.closed = Some(reason.clone());
+            let wakers: Vec<Waker> = state
+                .subs
+                .iter_mut()
+                .filter_map(|(_, q)| q.waker.take())
+                .collect();
+            drop(state);
+            wakers.into_iter().for_each(Waker::wake);
+        }
+        let mut logins = self.logins.lock().expect("router poisoned");
+        for (_, slot) in logins.0.drain() {
+            if let LoginSlot::Waiting(sender) = slot {
+                let _ = sender.send(Err(reason.clone()));
+            }
+        }
+        logins.1.clear();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn channel_count(&self) -> usize {
+        self.turns.lock().unwrap().channels.len()
+    }
+}
+
+fn evict_orphans(table: &mut TurnTable) {
+    while table.orphans.len() > ORPHAN_TURN_LIMIT {
+        let Some(old) = table.orphans.pop_front() else {
+            break;
+        };
+        let idle = table.channels.get(&old).is_some_and(|c| {
+            c.state.lock().expect("channel poisoned").subs.is_empty()
+        });
+        if idle {
+            table.channels.remove(&old);
+        }
+    }
+}
+
+/// One consumer of a turn: a `Stream` of [`TurnEvent`]s that ends after `turn/completed`.
+pub(crate) struct TurnSubscription {
+    router: Arc<Router>,
+    turn_id: String,
+    channel: Arc<TurnChannel>,
+    id: u64,
+}
+
+impl std::fmt::Debug for TurnSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnSubscription")
+            .field("turn_id", &self.turn_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TurnSubscription {
+    /// Whether this subscriber has already yielded `turn/completed` (nothing more will come).
+    pub(crate) fn is_finished(&self) -> bool {
+        let state = self.channel.state.lock().expect("channel poisoned");
+        state
+            .subs
+            .iter()
+            .find(|(id, _)| *id == self.id)
+            .is_none_or(|(_, q)| q.completed && q.entries.is_empty())
+    }
+}
+
+impl Stream for TurnSubscription {
+    type Item = Result<TurnEvent>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut state = self.channel.state.lock().expect("channel poisoned");
+        let closed = state.closed.clone();
+        let Some((_, queue)) = state.subs.iter_mut().find(|(id, _)| *id == self.id) else {
+            return Poll::Ready(None);
+        };
+        match queue.entries.pop_front() {
+            Some(Entry::Event(event)) => {
+                if is_droppable(event.method()) {
+                    queue.deltas -= 1;
+                }
+                Poll::Ready(Some(Ok(TurnEvent::Notification(event))))
+            }
+            Some(Entry::Lagged(dropped)) => Poll::Ready(Some(Ok(TurnEvent::Lagged { dropped }))),
+            None if queue.completed => Poll::Ready(None),
+            None => match closed {
+                Some(reason) => {
+                    // Yield the failure once, then end.
+                    queue.completed = true;
+                    Poll::Ready(Some(Err(Error::TransportClosed(reason))))
+                }
+                None => {
+                    queue.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            },
+        }
+    }
+}
+
+impl Drop for TurnSubscription {
+    fn drop(&mut self) {
+        self.router.unsubscribe(&self.turn_id, &self.channel, self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+    use serde_json::json;
+
+    fn note(method: &str, params: serde_json::Value) -> (ServerNotification, Box<RawValue>) {
+        let raw = RawValue::from_string(params.to_string()).unwrap();
+        (ServerNotification::decode(method, &raw).unwrap(), raw)
+    }
+
+    fn route(router: &Router, method: &str, params: serde_json::Value) {
+        let (n, raw) = note(method, params);
+        router.route(n, Some(&raw));
+    }
+
+    fn methods(events: &[Result<TurnEvent>]) -> Vec<String> {
+        events
+            .iter()
+            .map(|e| match e {
+                Ok(TurnEvent::Notification(n)) => n.method().to_string(),
+                Ok(TurnEvent::Lagged { dropped }) => format!("lagged:{dropped}"),
+                Err(e) => format!("err:{e}"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn events_before_subscription_are_kept_and_stream_ends_after_completion() {
+        let router = Arc::new(Router::new(100));
+        route(&router, "turn/started", json!({"threadId": "t", "turn": {"id": "u1"}}));
+        route(&router, "item/agentMessage/delta", json!({"threadId": "t", "turnId": "u1", "itemId": "i", "delta": "a"}));
+        route(&router, "turn/completed", json!({"threadId": "t", "turn": {"id": "u1"}}));
+        let sub = router.subscribe_turn("u1");
+        let events: Vec<_> = sub.collect().await;
+        assert_eq!(
+            methods(&events),
+            ["turn/started", "item/agentMessage/delta", "turn/completed"]
+        );
+        assert_eq!(router.channel_count(), 0, "a finished, unsubscribed turn is forgotten");
+        assert!(router.finished_turn("u1").is_some());
+    }
+
+    #[tokio::test]
+    async fn turns_do_not_see_each_others_events() {
+        let router = Arc::new(Router::new(100));
+        let a = router.subscribe_turn("a");
+        let b = router.subscribe_turn("b");
+        for (turn, text) in [("a", "1"), ("b", "2"), ("a", "3")] {
+            route(&router, "item/agentMessage/delta", json!({"threadId": "t", "turnId": turn, "itemId": "i", "delta": text}));
+        }
+        route(&router, "turn/completed", json!({"threadId": "t", "turn": {"id": "a"}}));
+        route(&router, "turn/completed", json!({"threadId": "t", "turn": {"id": "b"}}));
+        assert_eq!(a.collect::<Vec<_>>().await.len(), 3);
+        assert_eq!(b.collect::<Vec<_>>().await.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_lagging_consumer_drops_deltas_but_never_essentials() {
+        let router = Arc::new(Router::new(2));
+        let sub = router.subscribe_turn("u");
+        for i in 0..5 {
+            route(&router, "item/agentMessage/delta", json!({"threadId": "t", "turnId": "u", "itemId": "i", "delta": i.to_string()}));
+        }
+        route(&router, "item/completed", json!({"threadId": "t", "turnId": "u", "item": {"type": "agentMessage", "id": "i", "text": "01234"}}));
+        route(&router, "turn/completed", json!({"threadId": "t", "turn": {"id": "u"}}));
+        let events: Vec<_> = sub.collect().await;
+        assert_eq!(
+            methods(&events),
+            [
+                "item/agentMessage/delta",
+                "item/agentMessage/delta",
+                "lagged:3",
+                "item/completed",
+                "turn/completed"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn global_and_login_routes() {
+        let router = Arc::new(Router::new(10));
+        let mut global = router.subscribe_global().unwrap();
+        route(&router, "warning", json!({"message": "careful"}));
+        assert_eq!(global.recv().await.unwrap().method(), "warning");
+        // A completion that arrives before anyone waits is kept for its own id only.
+        route(&router, "account/login/completed", json!({"loginId": "L1", "success": true}));
+        let done = router.wait_login("L1").await.unwrap();
+        assert_eq!(done.method(), "account/login/completed");
+        // API-key completions (no loginId) are global.
+        route(&router, "account/login/completed", json!({"loginId": null, "success": true}));
+        assert_eq!(global.recv().await.unwrap().method(), "account/login/completed");
+    }
+
+    #[tokio::test]
+    async fn fail_all_reaches_streams_and_logins() {
+        let router = Arc::new(Router::new(10));
+        let mut sub = router.subscribe_turn("u");
+        let waiter = {
+            let router = Arc::clone(&router);
+            tokio::spawn(async move { router.wait_login("L").await })
+        };
+        tokio::task::yield_now().await;
+        let reason = ClosedReason {
+            message: "runtime exited".into(),
+            exit_status: Some("exit status: 3".into()),
+            stderr_tail: vec!["boom".into()],
+        };
+        router.fail_all(&reason);
+        let err = sub.next().await.unwrap().unwrap_err();
+        assert!(err.to_string().contains("boom"), "{err}");
+        assert!(sub.next().await.is_none());
+        assert!(waiter.await.unwrap().unwrap_err().is_transport_closed());
+        let mut late = router.subscribe_turn("v");
+        assert!(late.next().await.unwrap().is_err());
+    }
+
+    #[test]
+    fn orphan_channels_are_bounded() {
+        let router = Arc::new(Router::new(10));
+        for i in 0..(ORPHAN_TURN_LIMIT + 50) {
+            route(&router, "turn/started", json!({"threadId": "t", "turn": {"id": format!("u{i}")}}));
+        }
+        assert_eq!(router.channel_count(), ORPHAN_TURN_LIMIT);
+    }
+}

@@ -1,0 +1,507 @@
+//! The connection owner: framing, request/response correlation, server-request dispatch.
+//!
+//! One reader thread reads every line the runtime writes; one writer thread writes every line we
+//! send. Requests register a one-shot reply slot under a fresh integer id before they are written.
+//! When the reader ends (EOF, I/O error) the cause is stored once, with the runtime's exit status
+//! and stderr tail, and every pending request, every turn stream, every login waiter and every
+//! later call fails with it.
+//!
+//! Invariants:
+//! - Only the reader thread reads the runtime's stdout; only the writer thread writes its stdin.
+//! - Every server request gets exactly one reply: the handler's, or a JSON-RPC error when the
+//!   handler panics or overruns its deadline. Handlers run on the tokio runtime, never on the
+//!   reader thread, so a slow handler stalls nobody.
+//! - A line that is not JSON (or not a message) is logged and counted, never fatal.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use futures::FutureExt;
+use openai_codex_protocol::{ClientRequest, ServerNotification, ServerRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use tokio::sync::oneshot;
+
+use crate::error::{ClosedReason, Error, ErrorCode, Result, RpcError};
+use crate::handler::{ServerRequestHandler, ServerRequestReply};
+use crate::router::Router;
+use crate::transport::{ChildProcess, Transport};
+
+/// How many stderr lines a closed-connection error carries.
+const STDERR_TAIL_LINES: usize = 40;
+
+type ReplySlot = oneshot::Sender<std::result::Result<Box<RawValue>, ReplyError>>;
+
+enum ReplyError {
+    Rpc(RpcError),
+    Closed(ClosedReason),
+}
+
+/// State shared by the reader, the writer, server-request tasks and every handle.
+pub(crate) struct Shared {
+    pending: Mutex<HashMap<i64, ReplySlot>>,
+    closed: OnceLock<ClosedReason>,
+    pub(crate) router: Arc<Router>,
+    writer: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
+    next_id: AtomicI64,
+    handler: RwLock<Arc<dyn ServerRequestHandler>>,
+    handler_timeout: RwLock<Option<Duration>>,
+    runtime: tokio::runtime::Handle,
+    junk_lines: AtomicU64,
+    process: Option<Arc<ChildProcess>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("closed", &self.closed.get())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cheap, cloneable handle to the connection.
+#[derive(Clone, Debug)]
+pub(crate) struct Connection {
+    pub(crate) shared: Arc<Shared>,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(default)]
+    error: Option<RpcError>,
+}
+
+#[derive(Serialize)]
+struct OutgoingRequest<'a> {
+    id: i64,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a RawValue>,
+}
+
+#[derive(Serialize)]
+struct OutgoingNotification<'a> {
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a RawValue>,
+}
+
+#[derive(Serialize)]
+struct OutgoingReply<'a> {
+    id: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a RpcError>,
+}
+
+impl Connection {
+    /// Starts the reader and writer threads over a transport.
+    pub(crate) fn start(
+        transport: Transport,
+        handler: Arc<dyn ServerRequestHandler>,
+        delta_bound: usize,
+    ) -> Result<Self> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::Protocol("AsyncCodex must be created inside a tokio runtime".into())
+        })?;
+        let Transport {
+            reader,
+            writer,
+            process,
+        } = transport;
+        let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let shared = Arc::new(Shared {
+            pending: Mutex::default(),
+            closed: OnceLock::new(),
+            router: Arc::new(Router::new(delta_bound)),
+            writer: Mutex::new(Some(tx)),
+            next_id: AtomicI64::new(1),
+            handler: RwLock::new(handler),
+            handler_timeout: RwLock::new(None),
+            runtime,
+            junk_lines: AtomicU64::new(0),
+            process: process.map(Arc::new),
+        });
+        {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("codex-writer".into())
+                .spawn(move || writer_loop(writer, rx, &shared))?;
+        }
+        {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("codex-reader".into())
+                .spawn(move || reader_loop(reader, &shared))?;
+        }
+        Ok(Self { shared })
+    }
+
+    /// The reason the connection closed, if it has.
+    pub(crate) fn closed_reason(&self) -> Option<ClosedReason> {
+        self.shared.closed.get().cloned()
+    }
+
+    /// How many lines from the runtime were not valid JSON-RPC messages.
+    pub(crate) fn junk_lines(&self) -> u64 {
+        self.shared.junk_lines.load(Ordering::Relaxed)
+    }
+
+    /// The runtime's process id, when it was spawned by us.
+    pub(crate) fn process_id(&self) -> Option<u32> {
+        self.shared.process.as_ref().map(|p| p.id())
+    }
+
+    pub(crate) fn process(&self) -> Option<&Arc<ChildProcess>> {
+        self.shared.process.as_ref()
+    }
+
+    pub(crate) fn set_handler(&self, handler: Arc<dyn ServerRequestHandler>) {
+        *self.shared.handler.write().expect("handler lock poisoned") = handler;
+    }
+
+    pub(crate) fn set_handler_timeout(&self, timeout: Option<Duration>) {
+        *self.shared.handler_timeout.write().expect("handler lock poisoned") = timeout;
+    }
+
+    fn send_line(&self, line: Vec<u8>) -> Result<()> {
+        if let Some(reason) = self.closed_reason() {
+            return Err(Error::TransportClosed(reason));
+        }
+        let writer = self.shared.writer.lock().expect("writer lock poisoned");
+        match writer.as_ref().map(|w| w.send(line)) {
+            Some(Ok(())) => Ok(()),
+            _ => Err(Error::TransportClosed(self.closed_reason().unwrap_or_else(|| {
+                ClosedReason {
+                    message: "the client was closed".into(),
+                    exit_status: None,
+                    stderr_tail: Vec::new(),
+                }
+            }))),
+        }
+    }
+
+    /// Sends a request with raw params and waits for the raw result.
+    pub(crate) async fn request_raw(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        timeout: Duration,
+    ) -> Result<Box<RawValue>> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let line = encode_line(&OutgoingRequest { id, method, params })?;
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .pending
+            .lock()
+            .expect("pending lock poisoned")
+            .insert(id, tx);
+        // Re-check after registering: a close that raced with us has already drained the map.
+        if let Some(reason) = self.closed_reason() {
+            self.forget(id);
+            return Err(Error::TransportClosed(reason));
+        }
+        if let Err(e) = self.send_line(line) {
+            self.forget(id);
+            return Err(e);
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(result))) => Ok(result),
+            Ok(Ok(Err(ReplyError::Rpc(error)))) => Err(Error::JsonRpc {
+                method: method.to_string(),
+                error,
+            }),
+            Ok(Ok(Err(ReplyError::Closed(reason)))) => Err(Error::TransportClosed(reason)),
+            Ok(Err(_)) => Err(Error::TransportClosed(self.closed_reason().unwrap_or_else(
+                || ClosedReason {
+                    message: "the connection dropped the request".into(),
+                    exit_status: None,
+                    stderr_tail: Vec::new(),
+                },
+            ))),
+            Err(_) => {
+                self.forget(id);
+                Err(Error::Timeout {
+                    method: method.to_string(),
+                    timeout,
+                })
+            }
+        }
+    }
+
+    fn forget(&self, id: i64) {
+        self.shared
+            .pending
+            .lock()
+            .expect("pending lock poisoned")
+            .remove(&id);
+    }
+
+    /// Sends a typed request and decodes its typed response.
+    pub(crate) async fn request<M: ClientRequest>(
+        &self,
+        params: &M::Params,
+        timeout: Duration,
+    ) -> Result<M::Response> {
+        let raw = encode_params(params)?;
+        let result = self.request_raw(M::METHOD, raw.as_deref(), timeout).await?;
+        decode(M::METHOD, &result)
+    }
+
+    /// Sends a notification.
+    pub(crate) fn notify_raw(&self, method: &str, params: Option<&RawValue>) -> Result<()> {
+        self.send_line(encode_line(&OutgoingNotification { method, params })?)
+    }
+
+    /// Closes the connection: stops writing (closing the runtime's stdin), then stops the
+    /// process (grace, SIGTERM, SIGKILL) and reaps it. Blocking; idempotent; infallible.
+    pub(crate) fn shutdown_blocking(&self, grace: Duration) {
+        self.shared.writer.lock().expect("writer lock poisoned").take();
+        let status = self.shared.process.as_ref().and_then(|p| p.shutdown(grace));
+        self.shared.mark_closed(ClosedReason {
+            message: "the client was closed".into(),
+            exit_status: status.map(|s| s.to_string()),
+            stderr_tail: Vec::new(),
+        });
+    }
+}
+
+fn encode_line<T: Serialize>(message: &T) -> Result<Vec<u8>> {
+    let mut line = serde_json::to_vec(message).map_err(|source| Error::Decode {
+        what: "outgoing message".into(),
+        raw: String::new(),
+        source,
+    })?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// Serializes params; `()`/`None` (JSON `null`) means "send no params member".
+pub(crate) fn encode_params<P: Serialize>(params: &P) -> Result<Option<Box<RawValue>>> {
+    let raw = serde_json::value::to_raw_value(params).map_err(|source| Error::Decode {
+        what: "request params".into(),
+        raw: String::new(),
+        source,
+    })?;
+    Ok((raw.get() != "null").then_some(raw))
+}
+
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(what: &str, raw: &RawValue) -> Result<T> {
+    serde_json::from_str(raw.get()).map_err(|source| Error::Decode {
+        what: format!("{what} response"),
+        raw: truncate(raw.get(), 2000),
+        source,
+    })
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+impl Shared {
+    /// Records why the connection ended (first cause wins) and fails every waiter with it.
+    fn mark_closed(&self, reason: ClosedReason) {
+        if self.closed.set(reason).is_err() {
+            return;
+        }
+        let reason = self.closed.get().expect("just set").clone();
+        self.writer.lock().expect("writer lock poisoned").take();
+        let pending: Vec<ReplySlot> = self
+            .pending
+            .lock()
+            .expect("pending lock poisoned")
+            .drain()
+            .map(|(_, slot)| slot)
+            .collect();
+        for slot in pending {
+            let _ = slot.send(Err(ReplyError::Closed(reason.clone())));
+        }
+        self.router.fail_all(&reason);
+    }
+
+    fn handle_line(self: &Arc<Self>, line: &[u8]) {
+        let envelope: Envelope<'_> = match serde_json::from_slice(line) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                self.junk_lines.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, line = %String::from_utf8_lossy(line), "runtime printed a line that is not JSON-RPC");
+                return;
+            }
+        };
+        match (envelope.method, envelope.id) {
+            (Some(method), Some(id)) => self.dispatch_server_request(&method, id, envelope.params),
+            (Some(method), None) => {
+                let params = envelope.params;
+                let notification = match params {
+                    Some(p) => ServerNotification::decode(&method, p),
+                    None => ServerNotification::decode(&method, null_raw()),
+                };
+                let notification = notification.unwrap_or_else(|error| {
+                    // Keep the event (as raw JSON) rather than lose it; routing still works.
+                    tracing::warn!(%error, %method, "notification payload did not match the schema");
+                    ServerNotification::Unknown {
+                        method: method.to_string(),
+                        params: params
+                            .and_then(|p| serde_json::from_str(p.get()).ok())
+                            .unwrap_or_default(),
+                    }
+                });
+                self.router.route(notification, params);
+            }
+            (None, Some(id)) => self.complete(id, envelope.result, envelope.error),
+            (None, None) => {
+                self.junk_lines.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(line = %String::from_utf8_lossy(line), "runtime message has neither id nor method");
+            }
+        }
+    }
+
+    fn complete(&self, id: &RawValue, result: Option<&RawValue>, error: Option<RpcError>) {
+        let Ok(id) = serde_json::from_str::<i64>(id.get()) else {
+            tracing::debug!(id = id.get(), "response to an id we never sent");
+            return;
+        };
+        let Some(slot) = self.pending.lock().expect("pending lock poisoned").remove(&id) else {
+            tracing::debug!(id, "response for a request nobody waits for (timed out?)");
+            return;
+        };
+        let reply = match error {
+            Some(error) => Err(ReplyError::Rpc(error)),
+            None => Ok(result.map_or_else(|| null_raw().to_owned(), ToOwned::to_owned)),
+        };
+        let _ = slot.send(reply);
+    }
+
+    fn dispatch_server_request(self: &Arc<Self>, method: &str, id: &RawValue, params: Option<&RawValue>) {
+        let id = id.to_owned();
+        let request = ServerRequest::decode(method, params.unwrap_or(null_raw())).unwrap_or_else(
+            |error| {
+                tracing::warn!(%error, method, "server request params did not match the schema");
+                ServerRequest::Unknown {
+                    method: method.to_string(),
+                    params: params
+                        .and_then(|p| serde_json::from_str(p.get()).ok())
+                        .unwrap_or_default(),
+                }
+            },
+        );
+        let handler = Arc::clone(&self.handler.read().expect("handler lock poisoned"));
+        let timeout = *self.handler_timeout.read().expect("handler lock poisoned");
+        let shared = Arc::clone(self);
+        let method = method.to_string();
+        self.runtime.spawn(async move {
+            let call = std::panic::AssertUnwindSafe(handler.handle(request)).catch_unwind();
+            let outcome = match timeout {
+                Some(limit) => tokio::time::timeout(limit, call).await.ok(),
+                None => Some(call.await),
+            };
+            let reply: ServerRequestReply = match outcome {
+                Some(Ok(reply)) => reply,
+                Some(Err(_panic)) => {
+                    tracing::error!(%method, "server-request handler panicked");
+                    Err(RpcError::new(
+                        ErrorCode::INTERNAL_ERROR,
+                        format!("client handler for {method} panicked"),
+                    ))
+                }
+                None => Err(RpcError::new(
+                    ErrorCode::INTERNAL_ERROR,
+                    format!("client handler for {method} timed out"),
+                )),
+            };
+            let message = match &reply {
+                Ok(result) => OutgoingReply { id: &id, result: Some(result), error: None },
+                Err(error) => OutgoingReply { id: &id, result: None, error: Some(error) },
+            };
+            if let Ok(line) = encode_line(&message) {
+                let writer = shared.writer.lock().expect("writer lock poisoned");
+                if let Some(writer) = writer.as_ref() {
+                    let _ = writer.send(line);
+                }
+            }
+        });
+    }
+}
+
+fn null_raw() -> &'static RawValue {
+    static NULL: OnceLock<Box<RawValue>> = OnceLock::new();
+    NULL.get_or_init(|| RawValue::from_string("null".into()).expect("null is JSON"))
+}
+
+fn reader_loop(reader: Box<dyn Read + Send>, shared: &Arc<Shared>) {
+    let mut reader = BufReader::with_capacity(256 * 1024, reader);
+    let mut line = Vec::with_capacity(4096);
+    let cause = loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break "the runtime closed its stdout".to_string(),
+            Ok(_) => {
+                let trimmed = line.trim_ascii();
+                if !trimmed.is_empty() {
+                    shared.handle_line(trimmed);
+                }
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => break format!("reading from the runtime failed: {error}"),
+        }
+    };
+    let (exit_status, stderr_tail) = match &shared.process {
+        Some(process) => {
+            // stdout closes when the process exits; its status and last stderr lines follow
+            // within milliseconds.
+            let status = process.wait_for_exit(Duration::from_millis(50));
+            process.finish_stderr(Duration::from_millis(30));
+            (
+                status.map(|s| s.to_string()),
+                process.stderr.tail(STDERR_TAIL_LINES),
+            )
+        }
+        None => (None, Vec::new()),
+    };
+    shared.mark_closed(ClosedReason {
+        message: cause,
+        exit_status,
+        stderr_tail,
+    });
+}
+
+fn writer_loop(writer: Box<dyn Write + Send>, rx: mpsc::Receiver<Vec<u8>>, shared: &Arc<Shared>) {
+    let mut writer = BufWriter::with_capacity(64 * 1024, writer);
+    while let Ok(line) = rx.recv() {
+        let mut result = writer.write_all(&line);
+        // Batch whatever else is queued, then flush once.
+        while result.is_ok() {
+            match rx.try_recv() {
+                Ok(line) => result = writer.write_all(&line),
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = result.and_then(|()| writer.flush()) {
+            tracing::warn!(%error, "writing to the runtime failed");
+            let _ = shared; // the reader reports the closed connection with the exit status
+            return;
+        }
+    }
+    // All senders are gone (close): dropping the writer closes the runtime's stdin.
+}
