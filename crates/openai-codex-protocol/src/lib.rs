@@ -30,8 +30,13 @@ pub enum ServerNotification {
 impl ServerNotification {
     pub fn decode(method: &str, params: &RawValue) -> Result<Self, serde_json::Error> {
         Ok(match method {
-            "item/agentMessage/delta" => Self::ItemAgentMessageDelta(serde_json::from_str(params.get())?),
-            _ => Self::Unknown { method: method.to_string(), params: serde_json::from_str(params.get())? },
+            "item/agentMessage/delta" => {
+                Self::ItemAgentMessageDelta(serde_json::from_str(params.get())?)
+            }
+            _ => Self::Unknown {
+                method: method.to_string(),
+                params: serde_json::from_str(params.get())?,
+            },
         })
     }
     pub fn method(&self) -> &str {
@@ -49,7 +54,10 @@ pub enum ServerRequest {
 
 impl ServerRequest {
     pub fn decode(method: &str, params: &RawValue) -> Result<Self, serde_json::Error> {
-        Ok(Self::Unknown { method: method.to_string(), params: serde_json::from_str(params.get())? })
+        Ok(Self::Unknown {
+            method: method.to_string(),
+            params: serde_json::from_str(params.get())?,
+        })
     }
     pub fn method(&self) -> &str {
         match self {

@@ -342,7 +342,8 @@ mod tests {
     #[test]
     fn child_path_puts_helpers_first_once() {
         let helper = PathBuf::from("/opt/codex/codex-path");
-        let inherited = std::env::join_paths(["/usr/bin", "/opt/codex/codex-path", "/bin"]).unwrap();
+        let inherited =
+            std::env::join_paths(["/usr/bin", "/opt/codex/codex-path", "/bin"]).unwrap();
         let joined = child_path(std::slice::from_ref(&helper), Some(inherited)).unwrap();
         let parts: Vec<PathBuf> = std::env::split_paths(&joined).collect();
         assert_eq!(

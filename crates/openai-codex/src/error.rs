@@ -368,12 +368,24 @@ mod tests {
 
     #[test]
     fn overload_in_both_spellings_at_any_depth() {
-        let snake = rpc(-32001, "busy", Some(json!({"codex_error_info": "server_overloaded"})));
+        let snake = rpc(
+            -32001,
+            "busy",
+            Some(json!({"codex_error_info": "server_overloaded"})),
+        );
         assert_eq!(snake.kind(), ErrorKind::ServerBusy);
-        let camel = rpc(-32001, "busy", Some(json!({"codexErrorInfo": "serverOverloaded"})));
+        let camel = rpc(
+            -32001,
+            "busy",
+            Some(json!({"codexErrorInfo": "serverOverloaded"})),
+        );
         assert_eq!(camel.kind(), ErrorKind::ServerBusy);
         assert!(err(camel).is_retryable());
-        let deep = rpc(-32099, "x", Some(json!({"errorInfo": {"kind": ["SERVER_OVERLOADED"]}})));
+        let deep = rpc(
+            -32099,
+            "x",
+            Some(json!({"errorInfo": {"kind": ["SERVER_OVERLOADED"]}})),
+        );
         assert_eq!(deep.kind(), ErrorKind::ServerBusy);
         let plain = rpc(-32001, "Server overloaded", None);
         assert_eq!(plain.kind(), ErrorKind::ServerBusy);
@@ -389,7 +401,11 @@ mod tests {
         let e = rpc(-32050, "too many failed attempts", None);
         assert_eq!(e.kind(), ErrorKind::RetryLimitExceeded);
         assert!(!err(e).is_retryable());
-        let e = rpc(-32001, "Retry limit exceeded", Some(json!({"codexErrorInfo": "server_overloaded"})));
+        let e = rpc(
+            -32001,
+            "Retry limit exceeded",
+            Some(json!({"codexErrorInfo": "server_overloaded"})),
+        );
         assert_eq!(e.kind(), ErrorKind::RetryLimitExceeded);
         assert!(!err(e).is_retryable());
     }

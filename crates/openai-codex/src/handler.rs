@@ -55,9 +55,9 @@ pub fn decline_reply(method: &str) -> ServerRequestReply {
             Ok(json!({"decision": "decline"}))
         }
         "item/permissions/requestApproval" => Ok(json!({"permissions": {}, "scope": "turn"})),
-        "applyPatchApproval" | "execCommandApproval" => {
-            Ok(json!({"decision": {"denied": {"rejection": "declined by the client's default policy"}}}))
-        }
+        "applyPatchApproval" | "execCommandApproval" => Ok(
+            json!({"decision": {"denied": {"rejection": "declined by the client's default policy"}}}),
+        ),
         "mcpServer/elicitation/request" => Ok(json!({"action": "decline"})),
         other => Err(RpcError::new(
             ErrorCode::METHOD_NOT_FOUND,

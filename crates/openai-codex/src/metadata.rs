@@ -56,11 +56,11 @@ fn parse(raw: Value) -> Result<Metadata> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let user_agent = text(raw.get("userAgent")).ok_or_else(|| {
-        Error::Protocol(format!("initialize response has no userAgent: {raw}"))
-    })?;
+    let user_agent = text(raw.get("userAgent"))
+        .ok_or_else(|| Error::Protocol(format!("initialize response has no userAgent: {raw}")))?;
     let server_info = raw.get("serverInfo");
-    let server_name = text(server_info.and_then(|s| s.get("name"))).unwrap_or_else(|| "codex".into());
+    let server_name =
+        text(server_info.and_then(|s| s.get("name"))).unwrap_or_else(|| "codex".into());
     let server_version = text(server_info.and_then(|s| s.get("version")))
         .or_else(|| version_from_user_agent(&user_agent))
         .ok_or_else(|| {
@@ -105,8 +105,13 @@ mod tests {
 
     #[test]
     fn server_info_wins_and_missing_user_agent_fails() {
-        let m = parse(json!({"userAgent": "x/1.0", "serverInfo": {"name": "srv", "version": "2.0"}})).unwrap();
-        assert_eq!((m.server_name.as_str(), m.server_version.as_str()), ("srv", "2.0"));
+        let m =
+            parse(json!({"userAgent": "x/1.0", "serverInfo": {"name": "srv", "version": "2.0"}}))
+                .unwrap();
+        assert_eq!(
+            (m.server_name.as_str(), m.server_version.as_str()),
+            ("srv", "2.0")
+        );
         assert!(parse(json!({"codexHome": "/h"})).is_err());
     }
 }

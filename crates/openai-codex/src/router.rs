@@ -222,8 +222,11 @@ impl Router {
                 Some(channel) => Arc::clone(channel),
                 None => {
                     let channel = Arc::new(TurnChannel::default());
-                    channel.state.lock().expect("channel poisoned").orphan = Some(SubQueue::default());
-                    table.channels.insert(turn_id.to_string(), Arc::clone(&channel));
+                    channel.state.lock().expect("channel poisoned").orphan =
+                        Some(SubQueue::default());
+                    table
+                        .channels
+                        .insert(turn_id.to_string(), Arc::clone(&channel));
                     table.orphans.push_back(turn_id.to_string());
                     evict_orphans(&mut table);
                     channel
@@ -250,7 +253,9 @@ impl Router {
         }
         if completed {
             let mut table = self.turns.lock().expect("router poisoned");
-            table.finished.push_back((turn_id.to_string(), Arc::clone(&event)));
+            table
+                .finished
+                .push_back((turn_id.to_string(), Arc::clone(&event)));
             if table.finished.len() > ORPHAN_TURN_LIMIT {
                 table.finished.pop_front();
             }
@@ -345,7 +350,9 @@ impl Router {
                 let _ = sender.send(Ok(event));
             }
             _ => {
-                logins.0.insert(login_id.to_string(), LoginSlot::Done(event));
+                logins
+                    .0
+                    .insert(login_id.to_string(), LoginSlot::Done(event));
                 logins.1.push_back(login_id.to_string());
                 while logins.1.len() > UNCLAIMED_LOGIN_LIMIT {
                     if let Some(old) = logins.1.pop_front() {
@@ -433,9 +440,10 @@ fn evict_orphans(table: &mut TurnTable) {
         let Some(old) = table.orphans.pop_front() else {
             break;
         };
-        let idle = table.channels.get(&old).is_some_and(|c| {
-            c.state.lock().expect("channel poisoned").subs.is_empty()
-        });
+        let idle = table
+            .channels
+            .get(&old)
+            .is_some_and(|c| c.state.lock().expect("channel poisoned").subs.is_empty());
         if idle {
             table.channels.remove(&old);
         }
@@ -505,7 +513,8 @@ impl Stream for TurnSubscription {
 
 impl Drop for TurnSubscription {
     fn drop(&mut self) {
-        self.router.unsubscribe(&self.turn_id, &self.channel, self.id);
+        self.router
+            .unsubscribe(&self.turn_id, &self.channel, self.id);
     }
 }
 
@@ -539,16 +548,32 @@ mod tests {
     #[tokio::test]
     async fn events_before_subscription_are_kept_and_stream_ends_after_completion() {
         let router = Arc::new(Router::new(100));
-        route(&router, "turn/started", json!({"threadId": "t", "turn": {"id": "u1"}}));
-        route(&router, "item/agentMessage/delta", json!({"threadId": "t", "turnId": "u1", "itemId": "i", "delta": "a"}));
-        route(&router, "turn/completed", json!({"threadId": "t", "turn": {"id": "u1"}}));
+        route(
+            &router,
+            "turn/started",
+            json!({"threadId": "t", "turn": {"id": "u1"}}),
+        );
+        route(
+            &router,
+            "item/agentMessage/delta",
+            json!({"threadId": "t", "turnId": "u1", "itemId": "i", "delta": "a"}),
+        );
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u1"}}),
+        );
         let sub = router.subscribe_turn("u1");
         let events: Vec<_> = sub.collect().await;
         assert_eq!(
             methods(&events),
             ["turn/started", "item/agentMessage/delta", "turn/completed"]
         );
-        assert_eq!(router.channel_count(), 0, "a finished, unsubscribed turn is forgotten");
+        assert_eq!(
+            router.channel_count(),
+            0,
+            "a finished, unsubscribed turn is forgotten"
+        );
         assert!(router.finished_turn("u1").is_some());
     }
 
@@ -558,10 +583,22 @@ mod tests {
         let a = router.subscribe_turn("a");
         let b = router.subscribe_turn("b");
         for (turn, text) in [("a", "1"), ("b", "2"), ("a", "3")] {
-            route(&router, "item/agentMessage/delta", json!({"threadId": "t", "turnId": turn, "itemId": "i", "delta": text}));
+            route(
+                &router,
+                "item/agentMessage/delta",
+                json!({"threadId": "t", "turnId": turn, "itemId": "i", "delta": text}),
+            );
         }
-        route(&router, "turn/completed", json!({"threadId": "t", "turn": {"id": "a"}}));
-        route(&router, "turn/completed", json!({"threadId": "t", "turn": {"id": "b"}}));
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "a"}}),
+        );
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "b"}}),
+        );
         assert_eq!(a.collect::<Vec<_>>().await.len(), 3);
         assert_eq!(b.collect::<Vec<_>>().await.len(), 2);
     }
@@ -571,10 +608,22 @@ mod tests {
         let router = Arc::new(Router::new(2));
         let sub = router.subscribe_turn("u");
         for i in 0..5 {
-            route(&router, "item/agentMessage/delta", json!({"threadId": "t", "turnId": "u", "itemId": "i", "delta": i.to_string()}));
+            route(
+                &router,
+                "item/agentMessage/delta",
+                json!({"threadId": "t", "turnId": "u", "itemId": "i", "delta": i.to_string()}),
+            );
         }
-        route(&router, "item/completed", json!({"threadId": "t", "turnId": "u", "item": {"type": "agentMessage", "id": "i", "text": "01234"}}));
-        route(&router, "turn/completed", json!({"threadId": "t", "turn": {"id": "u"}}));
+        route(
+            &router,
+            "item/completed",
+            json!({"threadId": "t", "turnId": "u", "item": {"type": "agentMessage", "id": "i", "text": "01234"}}),
+        );
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u"}}),
+        );
         let events: Vec<_> = sub.collect().await;
         assert_eq!(
             methods(&events),
@@ -595,12 +644,23 @@ mod tests {
         route(&router, "warning", json!({"message": "careful"}));
         assert_eq!(global.recv().await.unwrap().method(), "warning");
         // A completion that arrives before anyone waits is kept for its own id only.
-        route(&router, "account/login/completed", json!({"loginId": "L1", "success": true}));
+        route(
+            &router,
+            "account/login/completed",
+            json!({"loginId": "L1", "success": true}),
+        );
         let done = router.wait_login("L1").await.unwrap();
         assert_eq!(done.method(), "account/login/completed");
         // API-key completions (no loginId) are global.
-        route(&router, "account/login/completed", json!({"loginId": null, "success": true}));
-        assert_eq!(global.recv().await.unwrap().method(), "account/login/completed");
+        route(
+            &router,
+            "account/login/completed",
+            json!({"loginId": null, "success": true}),
+        );
+        assert_eq!(
+            global.recv().await.unwrap().method(),
+            "account/login/completed"
+        );
     }
 
     #[tokio::test]
@@ -630,7 +690,11 @@ mod tests {
     fn orphan_channels_are_bounded() {
         let router = Arc::new(Router::new(10));
         for i in 0..(ORPHAN_TURN_LIMIT + 50) {
-            route(&router, "turn/started", json!({"threadId": "t", "turn": {"id": format!("u{i}")}}));
+            route(
+                &router,
+                "turn/started",
+                json!({"threadId": "t", "turn": {"id": format!("u{i}")}}),
+            );
         }
         assert_eq!(router.channel_count(), ORPHAN_TURN_LIMIT);
     }

@@ -52,6 +52,7 @@ pub(crate) struct Shared {
     handler: RwLock<Arc<dyn ServerRequestHandler>>,
     handler_timeout: RwLock<Option<Duration>>,
     runtime: tokio::runtime::Handle,
+    closer: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     junk_lines: AtomicU64,
     process: Option<Arc<ChildProcess>>,
 }
@@ -122,6 +123,7 @@ impl Connection {
             reader,
             writer,
             process,
+            closer,
         } = transport;
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
         let shared = Arc::new(Shared {
@@ -133,6 +135,7 @@ impl Connection {
             handler: RwLock::new(handler),
             handler_timeout: RwLock::new(None),
             runtime,
+            closer: Mutex::new(closer),
             junk_lines: AtomicU64::new(0),
             process: process.map(Arc::new),
         });
@@ -175,7 +178,11 @@ impl Connection {
     }
 
     pub(crate) fn set_handler_timeout(&self, timeout: Option<Duration>) {
-        *self.shared.handler_timeout.write().expect("handler lock poisoned") = timeout;
+        *self
+            .shared
+            .handler_timeout
+            .write()
+            .expect("handler lock poisoned") = timeout;
     }
 
     fn send_line(&self, line: Vec<u8>) -> Result<()> {
@@ -185,13 +192,13 @@ impl Connection {
         let writer = self.shared.writer.lock().expect("writer lock poisoned");
         match writer.as_ref().map(|w| w.send(line)) {
             Some(Ok(())) => Ok(()),
-            _ => Err(Error::TransportClosed(self.closed_reason().unwrap_or_else(|| {
-                ClosedReason {
+            _ => Err(Error::TransportClosed(self.closed_reason().unwrap_or_else(
+                || ClosedReason {
                     message: "the client was closed".into(),
                     exit_status: None,
                     stderr_tail: Vec::new(),
-                }
-            }))),
+                },
+            ))),
         }
     }
 
@@ -270,7 +277,20 @@ impl Connection {
     /// Closes the connection: stops writing (closing the runtime's stdin), then stops the
     /// process (grace, SIGTERM, SIGKILL) and reaps it. Blocking; idempotent; infallible.
     pub(crate) fn shutdown_blocking(&self, grace: Duration) {
-        self.shared.writer.lock().expect("writer lock poisoned").take();
+        self.shared
+            .writer
+            .lock()
+            .expect("writer lock poisoned")
+            .take();
+        if let Some(closer) = self
+            .shared
+            .closer
+            .lock()
+            .expect("closer lock poisoned")
+            .take()
+        {
+            closer();
+        }
         let status = self.shared.process.as_ref().and_then(|p| p.shutdown(grace));
         self.shared.mark_closed(ClosedReason {
             message: "the client was closed".into(),
@@ -382,7 +402,12 @@ impl Shared {
             tracing::debug!(id = id.get(), "response to an id we never sent");
             return;
         };
-        let Some(slot) = self.pending.lock().expect("pending lock poisoned").remove(&id) else {
+        let Some(slot) = self
+            .pending
+            .lock()
+            .expect("pending lock poisoned")
+            .remove(&id)
+        else {
             tracing::debug!(id, "response for a request nobody waits for (timed out?)");
             return;
         };
@@ -393,10 +418,15 @@ impl Shared {
         let _ = slot.send(reply);
     }
 
-    fn dispatch_server_request(self: &Arc<Self>, method: &str, id: &RawValue, params: Option<&RawValue>) {
+    fn dispatch_server_request(
+        self: &Arc<Self>,
+        method: &str,
+        id: &RawValue,
+        params: Option<&RawValue>,
+    ) {
         let id = id.to_owned();
-        let request = ServerRequest::decode(method, params.unwrap_or(null_raw())).unwrap_or_else(
-            |error| {
+        let request =
+            ServerRequest::decode(method, params.unwrap_or(null_raw())).unwrap_or_else(|error| {
                 tracing::warn!(%error, method, "server request params did not match the schema");
                 ServerRequest::Unknown {
                     method: method.to_string(),
@@ -404,8 +434,7 @@ impl Shared {
                         .and_then(|p| serde_json::from_str(p.get()).ok())
                         .unwrap_or_default(),
                 }
-            },
-        );
+            });
         let handler = Arc::clone(&self.handler.read().expect("handler lock poisoned"));
         let timeout = *self.handler_timeout.read().expect("handler lock poisoned");
         let shared = Arc::clone(self);
@@ -431,8 +460,16 @@ impl Shared {
                 )),
             };
             let message = match &reply {
-                Ok(result) => OutgoingReply { id: &id, result: Some(result), error: None },
-                Err(error) => OutgoingReply { id: &id, result: None, error: Some(error) },
+                Ok(result) => OutgoingReply {
+                    id: &id,
+                    result: Some(result),
+                    error: None,
+                },
+                Err(error) => OutgoingReply {
+                    id: &id,
+                    result: None,
+                    error: Some(error),
+                },
             };
             if let Ok(line) = encode_line(&message) {
                 let writer = shared.writer.lock().expect("writer lock poisoned");

@@ -27,6 +27,8 @@ pub struct Transport {
     pub(crate) reader: Box<dyn Read + Send>,
     pub(crate) writer: Box<dyn Write + Send>,
     pub(crate) process: Option<ChildProcess>,
+    /// Called once on close, after writing stopped (e.g. to shut a socket down both ways).
+    pub(crate) closer: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -39,12 +41,24 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     /// Wraps any pair of byte streams (for custom transports).
-    pub fn from_streams(reader: impl Read + Send + 'static, writer: impl Write + Send + 'static) -> Self {
+    pub fn from_streams(
+        reader: impl Read + Send + 'static,
+        writer: impl Write + Send + 'static,
+    ) -> Self {
         Self {
             reader: Box::new(reader),
             writer: Box::new(writer),
             process: None,
+            closer: None,
         }
+    }
+
+    /// Adds a callback run once when the connection closes (after writing stopped), for
+    /// transports where dropping the writer does not end the reader (sockets).
+    #[must_use]
+    pub fn on_close(mut self, closer: impl FnOnce() + Send + 'static) -> Self {
+        self.closer = Some(Box::new(closer));
+        self
     }
 
     /// An in-memory transport and the peer's end of it, for tests without a process: whatever
@@ -56,7 +70,11 @@ impl Transport {
     pub fn in_memory() -> Result<(Self, std::os::unix::net::UnixStream)> {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
         let writer = ours.try_clone()?;
-        Ok((Self::from_streams(ours, writer), theirs))
+        let closer = ours.try_clone()?;
+        let transport = Self::from_streams(ours, writer).on_close(move || {
+            let _ = closer.shutdown(std::net::Shutdown::Both);
+        });
+        Ok((transport, theirs))
     }
 
     /// Spawns the runtime as configured (`<codex> [--config ..] app-server --listen stdio://`)
@@ -92,6 +110,7 @@ impl Transport {
                 stderr: ring,
                 stderr_thread: Mutex::new(Some(drain)),
             }),
+            closer: None,
         })
     }
 }
@@ -155,7 +174,11 @@ impl StderrRing {
     /// The last `n` lines, oldest first.
     pub(crate) fn tail(&self, n: usize) -> Vec<String> {
         let lines = self.lines.lock().expect("stderr ring poisoned");
-        lines.iter().skip(lines.len().saturating_sub(n)).cloned().collect()
+        lines
+            .iter()
+            .skip(lines.len().saturating_sub(n))
+            .cloned()
+            .collect()
     }
 }
 

@@ -44,13 +44,20 @@ async fn starts_reports_runtime_metadata_and_closes_without_a_zombie() {
     assert_eq!(meta.server_name, "codex");
     assert_eq!(meta.server_version, "0.163.0");
     assert_eq!(meta.codex_home.as_deref(), home.path().to_str());
-    assert!(meta.user_agent.starts_with("openai_codex_rust/0.163.0"), "{}", meta.user_agent);
+    assert!(
+        meta.user_agent.starts_with("openai_codex_rust/0.163.0"),
+        "{}",
+        meta.user_agent
+    );
     let pid = codex.runtime_pid().unwrap();
     assert!(pid_alive(pid));
     codex.close().await;
     assert!(!pid_alive(pid), "close() reaps the runtime");
     codex.close().await; // idempotent
-    let err = codex.request_raw("thread/list", serde_json::json!({})).await.unwrap_err();
+    let err = codex
+        .request_raw("thread/list", serde_json::json!({}))
+        .await
+        .unwrap_err();
     assert!(err.is_transport_closed(), "{err}");
 }
 
@@ -60,7 +67,10 @@ async fn dropping_the_client_reaps_the_runtime() {
     let codex = AsyncCodex::new(config(&home)).await.unwrap();
     let pid = codex.runtime_pid().unwrap();
     drop(codex);
-    assert!(wait_gone(pid, Duration::from_secs(5)).await, "runtime {pid} still there");
+    assert!(
+        wait_gone(pid, Duration::from_secs(5)).await,
+        "runtime {pid} still there"
+    );
 }
 
 #[tokio::test]
@@ -68,12 +78,27 @@ async fn a_killed_runtime_fails_pending_and_later_calls_promptly() {
     let home = home();
     let codex = AsyncCodex::new(config(&home)).await.unwrap();
     let pid = codex.runtime_pid().unwrap();
-    std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
     let started = Instant::now();
-    let err = codex.request_raw("thread/list", serde_json::json!({})).await.unwrap_err();
+    let err = codex
+        .request_raw("thread/list", serde_json::json!({}))
+        .await
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
-    let Error::TransportClosed(reason) = &err else { panic!("{err}") };
-    assert!(reason.exit_status.as_deref().unwrap_or("").contains("signal"), "{reason:?}");
+    let Error::TransportClosed(reason) = &err else {
+        panic!("{err}")
+    };
+    assert!(
+        reason
+            .exit_status
+            .as_deref()
+            .unwrap_or("")
+            .contains("signal"),
+        "{reason:?}"
+    );
     codex.close().await;
 }
 
