@@ -214,9 +214,14 @@ pub(crate) fn build(defs: &BTreeMap<String, Value>) -> Result<Vec<Item>, String>
         let start = conv.items.len();
         let doc = description(schema)
             .unwrap_or_else(|| format!("The `{name}` type of the app-server protocol."));
-        let ty = conv
-            .ty(schema, name, name, &doc)
-            .map_err(|e| format!("definition `{name}`: {e}"))?;
+        let ty = if is_open_object(schema) {
+            // A definition that is an object without declared members (empty responses, open
+            // settings objects) is still a named struct; whatever it carries is kept in `extra`.
+            conv.push(name, &doc, Shape::Struct(vec![extra_field()]))
+        } else {
+            conv.ty(schema, name, name, &doc)
+                .map_err(|e| format!("definition `{name}`: {e}"))?
+        };
         if ty != Ty::Named(name.clone()) {
             conv.items.push(Item {
                 name: name.clone(),
@@ -246,6 +251,24 @@ pub(crate) fn build(defs: &BTreeMap<String, Value>) -> Result<Vec<Item>, String>
     }
     box_cycles(&mut conv.items);
     Ok(conv.items)
+}
+
+/// `{"type": "object"}` with no members, union or typed `additionalProperties`.
+fn is_open_object(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("object")
+        && schema.get("properties").is_none()
+        && union_members(schema.as_object().expect("typed object")).is_none()
+        && matches!(schema.get("additionalProperties"), None | Some(Value::Bool(true)))
+}
+
+fn extra_field() -> Field {
+    Field {
+        wire: String::new(),
+        ident: "extra".into(),
+        doc: "Members not described by the schema, kept as sent.".into(),
+        ty: Ty::Map(Box::new(Ty::Value)),
+        kind: FieldKind::Flatten,
+    }
 }
 
 fn check_type_name(name: &str) -> Result<(), String> {
@@ -448,13 +471,7 @@ impl Conv {
             if idents.contains("extra") {
                 return Err(format!("`{name}` already has an `extra` field"));
             }
-            fields.push(Field {
-                wire: String::new(),
-                ident: "extra".into(),
-                doc: "Members not described by the schema, kept as sent.".into(),
-                ty: Ty::Map(Box::new(Ty::Value)),
-                kind: FieldKind::Flatten,
-            });
+            fields.push(extra_field());
         }
         Ok(fields)
     }

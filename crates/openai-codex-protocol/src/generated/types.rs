@@ -590,7 +590,12 @@ pub struct AppLinkConfig {
 }
 
 /// Account settings for a single app.
-pub type AppLinksConfig = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AppLinksConfig {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// EXPERIMENTAL - notification emitted when the app list changes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -840,7 +845,12 @@ pub struct AppToolSummary {
 }
 
 /// The `AppToolsConfig` type of the app-server protocol.
-pub type AppToolsConfig = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AppToolsConfig {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ApplicationNetworkRequirements` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -1085,7 +1095,12 @@ pub struct AsyncUserInputQuestion {
 }
 
 /// The `AttestationGenerateParams` type of the app-server protocol.
-pub type AttestationGenerateParams = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AttestationGenerateParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `AttestationGenerateResponse` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2078,7 +2093,12 @@ pub struct CommandExecResizeParams {
 }
 
 /// Empty success response for `command/exec/resize`.
-pub type CommandExecResizeResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CommandExecResizeResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Final buffered result for `command/exec`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2114,7 +2134,12 @@ pub struct CommandExecTerminateParams {
 }
 
 /// Empty success response for `command/exec/terminate`.
-pub type CommandExecTerminateResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CommandExecTerminateResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Write stdin bytes to a running `command/exec` session, close stdin, or both.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -2139,7 +2164,12 @@ pub struct CommandExecWriteParams {
 }
 
 /// Empty success response for `command/exec/write`.
-pub type CommandExecWriteResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CommandExecWriteResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `CommandExecutionApprovalDecision` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4582,7 +4612,12 @@ pub struct FsCopyParams {
 }
 
 /// Successful response for `fs/copy`.
-pub type FsCopyResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FsCopyResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Create a directory on the host filesystem.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4595,7 +4630,12 @@ pub struct FsCreateDirectoryParams {
 }
 
 /// Successful response for `fs/createDirectory`.
-pub type FsCreateDirectoryResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FsCreateDirectoryResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Request metadata for an absolute path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4681,7 +4721,12 @@ pub struct FsRemoveParams {
 }
 
 /// Successful response for `fs/remove`.
-pub type FsRemoveResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FsRemoveResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Stop filesystem watch notifications for a prior `fs/watch`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4692,7 +4737,12 @@ pub struct FsUnwatchParams {
 }
 
 /// Successful response for `fs/unwatch`.
-pub type FsUnwatchResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FsUnwatchResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Start filesystem watch notifications for an absolute path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4722,7 +4772,12 @@ pub struct FsWriteFileParams {
 }
 
 /// Successful response for `fs/writeFile`.
-pub type FsWriteFileResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FsWriteFileResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `FunctionCallOutputBody` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4887,7 +4942,12 @@ pub struct FuzzyFileSearchSessionUpdatedNotification {
 }
 
 /// The `GatewayOAuthCancelResponse` type of the app-server protocol.
-pub type GatewayOAuthCancelResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GatewayOAuthCancelResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `GatewayOAuthChangedNotification` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4906,7 +4966,12 @@ pub struct GatewayOAuthChangedNotification {
 }
 
 /// The `GatewayOAuthLoginResponse` type of the app-server protocol.
-pub type GatewayOAuthLoginResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GatewayOAuthLoginResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Current effective gateway policy and credential readiness; never contains credentials.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -6639,7 +6704,12 @@ impl LoginAppBrand {
 }
 
 /// The `LogoutAccountResponse` type of the app-server protocol.
-pub type LogoutAccountResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LogoutAccountResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ManagedHooksRequirements` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -7651,7 +7721,12 @@ pub struct McpServerOauthLoginResponse {
 }
 
 /// The `McpServerRefreshResponse` type of the app-server protocol.
-pub type McpServerRefreshResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct McpServerRefreshResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `McpServerStartupFailureReason` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -8277,7 +8352,12 @@ pub struct ModelListResponse {
 }
 
 /// The `ModelProviderCapabilitiesReadParams` type of the app-server protocol.
-pub type ModelProviderCapabilitiesReadParams = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelProviderCapabilitiesReadParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ModelProviderCapabilitiesReadResponse` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -9832,7 +9912,12 @@ pub struct PluginShareDeleteParams {
 }
 
 /// The `PluginShareDeleteResponse` type of the app-server protocol.
-pub type PluginShareDeleteResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PluginShareDeleteResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `PluginShareDiscoverability` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -9877,7 +9962,12 @@ pub struct PluginShareListItem {
 }
 
 /// The `PluginShareListParams` type of the app-server protocol.
-pub type PluginShareListParams = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PluginShareListParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `PluginShareListResponse` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -10272,7 +10362,12 @@ pub struct PluginUninstallParams {
 }
 
 /// The `PluginUninstallResponse` type of the app-server protocol.
-pub type PluginUninstallResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PluginUninstallResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `PluginsMigration` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12464,7 +12559,12 @@ pub struct SkillToolDependency {
 /// Notification emitted when watched local skill files change.
 ///
 /// Treat this as an invalidation signal and re-run `skills/list` with the client's current parameters when refreshed skill metadata is needed.
-pub type SkillsChangedNotification = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SkillsChangedNotification {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `SkillsConfigWriteParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12496,7 +12596,12 @@ pub struct SkillsExtraRootsSetParams {
 }
 
 /// The `SkillsExtraRootsSetResponse` type of the app-server protocol.
-pub type SkillsExtraRootsSetResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SkillsExtraRootsSetResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `SkillsListEntry` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12859,7 +12964,12 @@ pub struct ThreadApproveGuardianDeniedActionParams {
 }
 
 /// The `ThreadApproveGuardianDeniedActionResponse` type of the app-server protocol.
-pub type ThreadApproveGuardianDeniedActionResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadApproveGuardianDeniedActionResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadArchiveParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -12870,7 +12980,12 @@ pub struct ThreadArchiveParams {
 }
 
 /// The `ThreadArchiveResponse` type of the app-server protocol.
-pub type ThreadArchiveResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadArchiveResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadArchivedNotification` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13058,7 +13173,12 @@ pub struct ThreadAttachmentRemoveParams {
 }
 
 /// Successful deletion does not return additional attachment data.
-pub type ThreadAttachmentRemoveResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadAttachmentRemoveResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Notification published after a thread attachment is created or deleted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13096,7 +13216,12 @@ pub struct ThreadCompactStartParams {
 }
 
 /// The `ThreadCompactStartResponse` type of the app-server protocol.
-pub type ThreadCompactStartResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadCompactStartResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadDeleteParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13107,7 +13232,12 @@ pub struct ThreadDeleteParams {
 }
 
 /// The `ThreadDeleteResponse` type of the app-server protocol.
-pub type ThreadDeleteResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadDeleteResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadDeletedNotification` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -13131,7 +13261,12 @@ pub struct ThreadEnvironment {
 }
 
 /// Extra app-server data for a thread.
-pub type ThreadExtra = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadExtra {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// There are two ways to fork a thread: 1. By thread_id: load the thread from disk by thread_id and fork it into a new thread. 2. By path: load the thread from disk by path and fork it into a new thread.
 ///
@@ -13498,7 +13633,12 @@ pub struct ThreadInjectItemsParams {
 }
 
 /// The `ThreadInjectItemsResponse` type of the app-server protocol.
-pub type ThreadInjectItemsResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadInjectItemsResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadItem` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15032,7 +15172,12 @@ pub struct ThreadSectionDeleteParams {
 }
 
 /// Successful deletion does not return additional section data.
-pub type ThreadSectionDeleteResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadSectionDeleteResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Parameters for listing independently persisted thread sections.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -15078,7 +15223,12 @@ pub struct ThreadSectionMoveParams {
 }
 
 /// The `ThreadSectionMoveResponse` type of the app-server protocol.
-pub type ThreadSectionMoveResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadSectionMoveResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Parameters for updating an independently persisted thread section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15111,7 +15261,12 @@ pub struct ThreadSetNameParams {
 }
 
 /// The `ThreadSetNameResponse` type of the app-server protocol.
-pub type ThreadSetNameResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadSetNameResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadSettings` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15194,7 +15349,12 @@ pub struct ThreadShellCommandParams {
 }
 
 /// The `ThreadShellCommandResponse` type of the app-server protocol.
-pub type ThreadShellCommandResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadShellCommandResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadSortKey` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16119,7 +16279,12 @@ pub struct TurnInterruptParams {
 }
 
 /// The `TurnInterruptResponse` type of the app-server protocol.
-pub type TurnInterruptResponse = serde_json::Value;
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TurnInterruptResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `TurnItemsView` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
