@@ -75,13 +75,13 @@ use serde::Serialize;
 
 mod generated;
 
+pub use client_notifications::CLIENT_NOTIFICATIONS;
 pub use generated::{
     client_notifications, notifications, requests, server_requests, types, RUNTIME_VERSION,
 };
 pub use notifications::{ServerNotification, SERVER_NOTIFICATIONS};
 pub use requests::CLIENT_REQUESTS;
 pub use server_requests::{ServerRequest, SERVER_REQUESTS};
-pub use client_notifications::CLIENT_NOTIFICATIONS;
 pub use types::*;
 
 /// A request the client sends to the server; implemented by the marker types in [`requests`].
