@@ -19,7 +19,10 @@ pub(crate) fn install_root() -> PathBuf {
 }
 
 pub(crate) fn binary_path() -> PathBuf {
-    install_root().join("codex_cli_bin").join("bin").join("codex")
+    install_root()
+        .join("codex_cli_bin")
+        .join("bin")
+        .join("codex")
 }
 
 /// Installs the runtime unless it is already there, and returns the binary's path.
@@ -42,7 +45,13 @@ pub(crate) fn install() -> Result<PathBuf, String> {
         root.display()
     );
     let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--no-deps", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--disable-pip-version-check",
+        ])
         .args(["--no-input", "--progress-bar", "on", "--target"])
         .arg(&staging)
         .arg(format!("openai-codex-cli-bin=={PINNED_VERSION}"))
@@ -55,8 +64,13 @@ pub(crate) fn install() -> Result<PathBuf, String> {
         ));
     }
     let _ = std::fs::remove_dir_all(&root);
-    std::fs::rename(&staging, &root)
-        .map_err(|e| format!("cannot move {} to {}: {e}", staging.display(), root.display()))?;
+    std::fs::rename(&staging, &root).map_err(|e| {
+        format!(
+            "cannot move {} to {}: {e}",
+            staging.display(),
+            root.display()
+        )
+    })?;
     verify_version(&binary)?;
     eprintln!("codex runtime {PINNED_VERSION} installed");
     Ok(binary)
@@ -73,9 +87,11 @@ fn find_python() -> Result<String, String> {
             return Ok(candidate.to_string());
         }
     }
-    Err("neither `python3 -m pip` nor `python -m pip` works; install Python 3 with pip \
+    Err(
+        "neither `python3 -m pip` nor `python -m pip` works; install Python 3 with pip \
          (e.g. `apt-get install python3-pip`), then run `cargo xtask runtime` again"
-        .to_string())
+            .to_string(),
+    )
 }
 
 fn verify_version(binary: &Path) -> Result<(), String> {

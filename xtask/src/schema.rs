@@ -87,8 +87,9 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
         if path.is_dir() {
             copy_tree(&path, &dest)?;
         } else {
-            std::fs::copy(&path, &dest)
-                .map_err(|e| format!("cannot copy {} to {}: {e}", path.display(), dest.display()))?;
+            std::fs::copy(&path, &dest).map_err(|e| {
+                format!("cannot copy {} to {}: {e}", path.display(), dest.display())
+            })?;
         }
     }
     Ok(())

@@ -70,7 +70,11 @@ fn emit_item(out: &mut String, item: &Item) {
                 f.kind == FieldKind::Optional
                     || (f.kind == FieldKind::Flatten && matches!(f.ty, Ty::Map(_)))
             });
-            out.push_str(if all_optional { DERIVES_DEFAULT } else { DERIVES });
+            out.push_str(if all_optional {
+                DERIVES_DEFAULT
+            } else {
+                DERIVES
+            });
             out.push('\n');
             if fields.is_empty() {
                 let _ = writeln!(out, "pub struct {name} {{}}");
@@ -104,7 +108,10 @@ fn emit_item(out: &mut String, item: &Item) {
             out.push_str("            Self::Unknown(value) => value,\n        }\n    }\n}\n");
         }
         Shape::Tagged { tag, variants } => {
-            let _ = writeln!(out, "{DERIVES}\n#[serde(tag = {tag:?})]\npub enum {name} {{");
+            let _ = writeln!(
+                out,
+                "{DERIVES}\n#[serde(tag = {tag:?})]\npub enum {name} {{"
+            );
             for v in variants {
                 doc(out, &v.doc, "    ");
                 let payload = v.payload.as_ref().expect("tagged variants carry a struct");
@@ -152,7 +159,10 @@ fn emit_item(out: &mut String, item: &Item) {
             let _ = writeln!(out, "{DERIVES}\n#[serde(untagged)]\npub enum {name} {{");
             for v in variants {
                 doc(out, &v.doc, "    ");
-                let ty = v.payload.as_ref().expect("untagged variants carry a payload");
+                let ty = v
+                    .payload
+                    .as_ref()
+                    .expect("untagged variants carry a payload");
                 let _ = writeln!(out, "    {}({}),", v.ident, ty.rust());
             }
             out.push_str("}\n");

@@ -16,11 +16,17 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
     ("account/gatewayOAuth/login", "GatewayOAuthLoginResponse"),
     ("account/gatewayOAuth/cancel", "GatewayOAuthCancelResponse"),
     ("config/mcpServer/reload", "McpServerRefreshResponse"),
-    ("windowsSandbox/readiness", "WindowsSandboxReadinessResponse"),
+    (
+        "windowsSandbox/readiness",
+        "WindowsSandboxReadinessResponse",
+    ),
     ("account/logout", "LogoutAccountResponse"),
     ("account/rateLimits/read", "GetAccountRateLimitsResponse"),
     ("account/usage/read", "GetAccountTokenUsageResponse"),
-    ("account/workspaceMessages/read", "GetWorkspaceMessagesResponse"),
+    (
+        "account/workspaceMessages/read",
+        "GetWorkspaceMessagesResponse",
+    ),
     (
         "externalAgentConfig/import/readHistories",
         "ExternalAgentConfigImportHistoriesReadResponse",
@@ -134,15 +140,17 @@ fn resolve_response(defs: &BTreeMap<String, Value>, m: &Method) -> Result<String
         }
         Params::Null => None,
     };
-    by_convention.filter(|r| defs.contains_key(r)).ok_or_else(|| {
-        format!(
-            "client request `{}` (params {}) has no resolvable response type: neither the \
+    by_convention
+        .filter(|r| defs.contains_key(r))
+        .ok_or_else(|| {
+            format!(
+                "client request `{}` (params {}) has no resolvable response type: neither the \
              `XParams` → `XResponse` convention nor RESPONSE_OVERRIDES in \
              xtask/src/codegen/methods.rs covers it",
-            m.method,
-            m.params.display()
-        )
-    })
+                m.method,
+                m.params.display()
+            )
+        })
 }
 
 fn parse_union(defs: &BTreeMap<String, Value>, name: &str) -> Result<Vec<Method>, String> {
@@ -267,7 +275,12 @@ pub(crate) fn requests_module(methods: &Methods) -> String {
             m.response.as_deref().expect("resolved")
         );
     }
-    table(&mut out, "CLIENT_REQUESTS", "client request", &methods.client_requests);
+    table(
+        &mut out,
+        "CLIENT_REQUESTS",
+        "client request",
+        &methods.client_requests,
+    );
     out
 }
 
@@ -323,7 +336,12 @@ pub(crate) fn server_requests_module(methods: &Methods) -> String {
         "request",
         &methods.server_requests,
     );
-    table(&mut out, "SERVER_REQUESTS", "server request", &methods.server_requests);
+    table(
+        &mut out,
+        "SERVER_REQUESTS",
+        "server request",
+        &methods.server_requests,
+    );
     out
 }
 
@@ -367,7 +385,10 @@ pub(crate) fn notifications_module(methods: &Methods) -> String {
 /// `{"method","params"}` serde impls.
 fn dispatch_enum(out: &mut String, name: &str, about: &str, what: &str, methods: &[Method]) {
     doc(out, about, "");
-    let _ = writeln!(out, "#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{");
+    let _ = writeln!(
+        out,
+        "#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{"
+    );
     for m in methods {
         let mut text = format!("`{}`.", m.method);
         if let Some(d) = &m.doc {

@@ -42,9 +42,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--schema-dir" => {
                 options.schema_dir = it.next().ok_or("--schema-dir needs a directory")?.into()
             }
-            "--out-dir" => {
-                options.out_dir = it.next().ok_or("--out-dir needs a directory")?.into()
-            }
+            "--out-dir" => options.out_dir = it.next().ok_or("--out-dir needs a directory")?.into(),
             other => return Err(format!("unknown codegen argument `{other}`")),
         }
     }
@@ -87,7 +85,10 @@ fn generate(schema_dir: &Path) -> Result<BTreeMap<&'static str, String>, String>
     files.insert("types.rs", emit::types_module(&items));
     files.insert("requests.rs", methods::requests_module(&methods));
     files.insert("notifications.rs", methods::notifications_module(&methods));
-    files.insert("server_requests.rs", methods::server_requests_module(&methods));
+    files.insert(
+        "server_requests.rs",
+        methods::server_requests_module(&methods),
+    );
     files.insert(
         "client_notifications.rs",
         methods::client_notifications_module(&methods),
@@ -106,7 +107,9 @@ fn rustfmt(source: &str) -> Result<String, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run rustfmt: {e} (install it with `rustup component add rustfmt`)"))?;
+        .map_err(|e| {
+            format!("cannot run rustfmt: {e} (install it with `rustup component add rustfmt`)")
+        })?;
     let mut stdin = child.stdin.take().expect("piped");
     let input = source.to_string();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
@@ -136,7 +139,8 @@ fn write(out_dir: &Path, files: &BTreeMap<&'static str, String>) -> Result<(), S
     for (name, text) in files {
         let path = out_dir.join(name);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
     }
     eprintln!("generated {} files in {}", files.len(), out_dir.display());
@@ -144,7 +148,10 @@ fn write(out_dir: &Path, files: &BTreeMap<&'static str, String>) -> Result<(), S
 }
 
 /// `.rs` files in the output directory the generator would not write.
-fn stale_files(out_dir: &Path, files: &BTreeMap<&'static str, String>) -> Result<Vec<String>, String> {
+fn stale_files(
+    out_dir: &Path,
+    files: &BTreeMap<&'static str, String>,
+) -> Result<Vec<String>, String> {
     let Ok(entries) = std::fs::read_dir(out_dir) else {
         return Ok(Vec::new());
     };
@@ -174,7 +181,10 @@ fn check(out_dir: &Path, files: &BTreeMap<&'static str, String>) -> Result<(), S
         }
     }
     for stale in stale_files(out_dir, files)? {
-        drift.push(format!("  {} is not generated any more", out_dir.join(stale).display()));
+        drift.push(format!(
+            "  {} is not generated any more",
+            out_dir.join(stale).display()
+        ));
     }
     if drift.is_empty() {
         eprintln!("generated code in {} is up to date", out_dir.display());

@@ -258,7 +258,10 @@ fn is_open_object(schema: &Value) -> bool {
     schema.get("type").and_then(Value::as_str) == Some("object")
         && schema.get("properties").is_none()
         && union_members(schema.as_object().expect("typed object")).is_none()
-        && matches!(schema.get("additionalProperties"), None | Some(Value::Bool(true)))
+        && matches!(
+            schema.get("additionalProperties"),
+            None | Some(Value::Bool(true))
+        )
 }
 
 fn extra_field() -> Field {
@@ -526,7 +529,8 @@ impl Conv {
                 let fields = self
                     .fields(mo, &struct_name, &[tag.as_str()])
                     .map_err(|e| format!("variant `{}`: {e}", variant.wire))?;
-                variant.payload = Some(self.push(&struct_name, &variant.doc, Shape::Struct(fields)));
+                variant.payload =
+                    Some(self.push(&struct_name, &variant.doc, Shape::Struct(fields)));
             }
             self.push(name, doc, Shape::Tagged { tag, variants })
         } else if let Some(mut variants) = self.external(&non_null, name, owner)? {
@@ -539,8 +543,8 @@ impl Conv {
                 let hint = member_title
                     .clone()
                     .unwrap_or_else(|| format!("{name}Variant{i}"));
-                let vdoc = description(member)
-                    .unwrap_or_else(|| format!("A variant of [`{name}`]."));
+                let vdoc =
+                    description(member).unwrap_or_else(|| format!("A variant of [`{name}`]."));
                 let inline_object =
                     member.get("properties").is_some() && member.get("$ref").is_none();
                 let ident = if inline_object {
@@ -549,7 +553,9 @@ impl Conv {
                         .or_else(|| {
                             member_title
                                 .as_deref()
-                                .map(|t| t.strip_suffix(owner).filter(|s| !s.is_empty()).unwrap_or(t))
+                                .map(|t| {
+                                    t.strip_suffix(owner).filter(|s| !s.is_empty()).unwrap_or(t)
+                                })
                                 .map(str::to_string)
                         })
                         .unwrap_or_else(|| format!("Variant{i}"))
@@ -655,7 +661,10 @@ fn union_members(o: &Map<String, Value>) -> Option<&[Value]> {
 
 /// The member's `title` as a type name (`ApiKeyv2::LoginAccountParams` → `ApiKeyLoginAccountParams`).
 fn title(schema: &Value) -> Option<String> {
-    let t = schema.get("title").and_then(Value::as_str)?.replace("v2::", "");
+    let t = schema
+        .get("title")
+        .and_then(Value::as_str)?
+        .replace("v2::", "");
     let t: String = t.chars().filter(char::is_ascii_alphanumeric).collect();
     t.starts_with(|c: char| c.is_ascii_uppercase()).then_some(t)
 }
@@ -684,7 +693,10 @@ fn tag_of(members: &[Value]) -> Option<String> {
                 .get("required")
                 .and_then(Value::as_array)
                 .is_some_and(|r| r.iter().any(|x| x == key.as_str()));
-            let value = m.get("properties").and_then(|p| p.get(key)).and_then(single_enum);
+            let value = m
+                .get("properties")
+                .and_then(|p| p.get(key))
+                .and_then(single_enum);
             match value {
                 Some(v) if required && values.insert(v) => {}
                 _ => return None,
@@ -700,7 +712,12 @@ fn distinguishing_property(member: &Value, all: &[Value]) -> Option<String> {
     let req = |m: &Value| -> Vec<String> {
         m.get("required")
             .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|r| {
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mine = req(member);
@@ -727,9 +744,7 @@ fn str_enum_variants(members: &[Value]) -> Result<Vec<Variant>, String> {
             let wire = value.as_str().ok_or("non-string enum value")?.to_string();
             variants.push(Variant {
                 ident: variant_ident(&wire),
-                doc: single_doc
-                    .clone()
-                    .unwrap_or_else(|| format!("`{wire}`.")),
+                doc: single_doc.clone().unwrap_or_else(|| format!("`{wire}`.")),
                 wire,
                 payload: None,
             });

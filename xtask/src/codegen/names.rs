@@ -68,11 +68,11 @@ pub(crate) fn snake_ident(s: &str) -> String {
 }
 
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do",
-    "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in",
-    "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref",
-    "return", "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe", "unsized",
-    "use", "virtual", "where", "while", "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
+    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
+    "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use",
+    "virtual", "where", "while", "yield",
 ];
 
 #[cfg(test)]
@@ -84,7 +84,10 @@ mod tests {
         assert_eq!(pascal("agentMessage"), "AgentMessage");
         assert_eq!(pascal("openai/form"), "OpenaiForm");
         assert_eq!(pascal("on-request"), "OnRequest");
-        assert_eq!(pascal("self_serve_business_prolite"), "SelfServeBusinessProlite");
+        assert_eq!(
+            pascal("self_serve_business_prolite"),
+            "SelfServeBusinessProlite"
+        );
         assert_eq!(pascal("mcpServer"), "McpServer");
         assert_eq!(pascal("oAuth"), "OAuth");
         assert_eq!(snake_ident("threadId"), "thread_id");
