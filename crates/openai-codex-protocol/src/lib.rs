@@ -48,6 +48,9 @@
 //! - unknown object members are ignored (objects the schema leaves open keep them in `extra`);
 //! - an unknown notification or server-request method decodes to `Unknown { method, params }`.
 //!
+//! [`ServerNotification`] covers `method` and `params` only; the envelope member `emittedAtMs`
+//! that the runtime adds to every notification is left to the JSON-RPC layer.
+//!
 //! # Example
 //!
 //! ```
