@@ -2,7 +2,9 @@
 //!
 //! Each command is a module of its own; `main` only dispatches.
 
+mod codegen;
 mod runtime;
+mod schema;
 
 use std::process::ExitCode;
 
@@ -12,13 +14,16 @@ usage: cargo xtask <command>
 commands:
   runtime            install the pinned Codex runtime into target/codex-runtime (idempotent)
   schema             regenerate the JSON Schema bundle from the pinned runtime
-  codegen [--check]  generate the protocol crate's Rust types from the schema (--check: fail on drift)
+  codegen [--check] [--schema-dir DIR] [--out-dir DIR]
+                     generate the protocol crate's Rust code from the schema (--check: fail on drift)
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
+        Some("schema") => schema::run(),
+        Some("codegen") => codegen::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
