@@ -162,7 +162,9 @@ impl RuntimeHomeBuilder {
         let model = MockModel::start()?;
         let parent = homes_dir();
         std::fs::create_dir_all(&parent)?;
-        let root = tempfile::Builder::new().prefix("home-").tempdir_in(&parent)?;
+        let root = tempfile::Builder::new()
+            .prefix("home-")
+            .tempdir_in(&parent)?;
         let codex_home = root.path().join("codex-home");
         let workspace = root.path().join("workspace");
         std::fs::create_dir_all(&codex_home)?;
@@ -212,7 +214,9 @@ impl RuntimeHomeBuilder {
         for line in &self.top_level {
             let _ = writeln!(toml, "{line}");
         }
-        toml.push_str("\n[analytics]\nenabled = false\n\n[feedback]\nenabled = false\n\n[features]\n");
+        toml.push_str(
+            "\n[analytics]\nenabled = false\n\n[feedback]\nenabled = false\n\n[features]\n",
+        );
         for (name, enabled) in &self.features {
             let _ = writeln!(toml, "{name} = {enabled}");
         }
@@ -473,10 +477,14 @@ mod tests {
         assert_eq!(toml.matches("stream_max_retries").count(), 1, "{toml}");
         assert!(toml.contains("stream_max_retries = 2"));
         let effort = toml.find("model_reasoning_effort").unwrap();
-        assert!(effort < toml.find("[analytics]").unwrap(), "top level: {toml}");
-        let catalog: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(home.codex_home().join("catalog.json")).unwrap())
-                .unwrap();
+        assert!(
+            effort < toml.find("[analytics]").unwrap(),
+            "top level: {toml}"
+        );
+        let catalog: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(home.codex_home().join("catalog.json")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(catalog["models"][0]["slug"], "mock-model");
         let env = home.env_vars();
         assert_eq!(env[0].0, "CODEX_HOME");

@@ -98,7 +98,9 @@ impl RawClient {
         let line = tokio::time::timeout(timeout, self.lines.next_line())
             .await
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no message in time"))??
-            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "stdout closed"))?;
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "stdout closed")
+            })?;
         serde_json::from_str(&line).map_err(|e| std::io::Error::other(format!("{e}: {line}")))
     }
 
@@ -191,7 +193,9 @@ impl RawClient {
             )
             .await?;
         if response.get("error").is_some() {
-            return Err(std::io::Error::other(format!("initialize failed: {response}")));
+            return Err(std::io::Error::other(format!(
+                "initialize failed: {response}"
+            )));
         }
         self.send(&json!({"method": "initialized"})).await?;
         Ok(response)
@@ -216,7 +220,10 @@ impl RawClient {
     ///
     /// # Errors
     /// When waiting fails.
-    pub async fn shutdown(mut self, timeout: Duration) -> std::io::Result<std::process::ExitStatus> {
+    pub async fn shutdown(
+        mut self,
+        timeout: Duration,
+    ) -> std::io::Result<std::process::ExitStatus> {
         self.stdin = None;
         match tokio::time::timeout(timeout, self.child.wait()).await {
             Ok(status) => status,

@@ -143,7 +143,9 @@ impl MockModel {
             .enable_all()
             .build()?;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared));
         let thread = std::thread::Builder::new()
             .name(format!("mock-model-{}", addr.port()))
             .spawn(move || {
@@ -447,7 +449,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let index = shared.lock().requests.len();
     let captured = CapturedRequest::new(index, parts.method.to_string(), path, headers, body);
     let Some(script) = shared.record_and_pick(captured) else {
-        return json_response(404, r#"{"error":{"message":"not served by the mock model"}}"#);
+        return json_response(
+            404,
+            r#"{"error":{"message":"not served by the mock model"}}"#,
+        );
     };
     match script.render(&|| shared.next_id()) {
         Rendered::HttpError { status, body } => json_response(status, &body),
@@ -551,23 +556,28 @@ mod tests {
             "x-codex-turn-metadata: {\"request_kind\":\"compaction\"}\r\n",
             "{}",
         );
-        assert!(compaction.contains("Summary of the conversation"), "{compaction}");
+        assert!(
+            compaction.contains("Summary of the conversation"),
+            "{compaction}"
+        );
         assert_eq!(model.queued(), 1);
         let turn = post(&model, "", "{}");
         assert!(turn.contains("queued"));
         let kinds: Vec<_> = model.requests().iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,
-            vec![RequestKind::Review, RequestKind::Compaction, RequestKind::Turn]
+            vec![
+                RequestKind::Review,
+                RequestKind::Compaction,
+                RequestKind::Turn
+            ]
         );
     }
 
     #[test]
     fn responder_errors_and_shutdown() {
         let model = MockModel::start().unwrap();
-        model.set_responder(|request| {
-            ResponseScript::text(format!("echo {}", request.body["n"]))
-        });
+        model.set_responder(|request| ResponseScript::text(format!("echo {}", request.body["n"])));
         model.push(ResponseScript::server_overloaded());
         let overloaded = post(&model, "", "{}");
         assert!(overloaded.starts_with("HTTP/1.1 503"), "{overloaded}");
@@ -588,7 +598,10 @@ mod tests {
         model.wait_for_requests(3, Duration::from_secs(5)).unwrap();
         let started = Instant::now();
         model.shutdown();
-        assert!(hanging.join().unwrap().is_empty(), "closed without an answer");
+        assert!(
+            hanging.join().unwrap().is_empty(),
+            "closed without an answer"
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
         assert!(TcpStream::connect(addr).is_err(), "refused after shutdown");
     }

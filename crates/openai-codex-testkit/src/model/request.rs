@@ -72,7 +72,13 @@ impl CapturedRequest {
     }
 
     fn classify(&self) -> RequestKind {
-        if self.method != "POST" || !self.path.split('?').next().unwrap_or("").ends_with("/responses")
+        if self.method != "POST"
+            || !self
+                .path
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .ends_with("/responses")
         {
             return RequestKind::Other;
         }
@@ -89,7 +95,11 @@ impl CapturedRequest {
         }
         let compaction = self
             .turn_metadata()
-            .and_then(|m| m.get("request_kind").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|m| {
+                m.get("request_kind")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .is_some_and(|kind| kind == "compaction");
         if compaction {
             return RequestKind::Compaction;
@@ -150,7 +160,11 @@ impl CapturedRequest {
     fn user_messages(&self) -> impl Iterator<Item = &Value> {
         self.input().iter().filter(|item| {
             item.get("role").and_then(Value::as_str) == Some("user")
-                && item.get("type").and_then(Value::as_str).unwrap_or("message") == "message"
+                && item
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("message")
+                    == "message"
         })
     }
 
@@ -297,7 +311,10 @@ mod tests {
             json!({"text": {"format": {"name": "codex_output_schema", "schema": {"type": "object"}}}}),
         );
         assert_eq!(schema_turn.kind, RequestKind::Turn);
-        assert_eq!(schema_turn.output_schema(), Some(&json!({"type": "object"})));
+        assert_eq!(
+            schema_turn.output_schema(),
+            Some(&json!({"type": "object"}))
+        );
     }
 
     #[test]

@@ -489,7 +489,12 @@ impl ResponseScript {
         self.push_function_call(Some(call_id.into()), name.into(), arguments.to_string())
     }
 
-    fn push_function_call(mut self, call_id: Option<String>, name: String, arguments: String) -> Self {
+    fn push_function_call(
+        mut self,
+        call_id: Option<String>,
+        name: String,
+        arguments: String,
+    ) -> Self {
         self.parts.push(Part::FunctionCall {
             call_id,
             name,
@@ -692,8 +697,10 @@ fn render_message(out: &mut FrameWriter, message: &AssistantMessage, index: u64,
 }
 
 fn render_reasoning(out: &mut FrameWriter, reasoning: &Reasoning, index: u64, id: &str) {
-    out.event(&json!({"type": "response.output_item.added", "output_index": index,
-                      "item": {"type": "reasoning", "id": id, "summary": []}}));
+    out.event(
+        &json!({"type": "response.output_item.added", "output_index": index,
+                      "item": {"type": "reasoning", "id": id, "summary": []}}),
+    );
     for (summary_index, text) in reasoning.summary.iter().enumerate() {
         let at = json!({"item_id": id, "output_index": index, "summary_index": summary_index});
         let with = |kind: &str, extra: Value| {
@@ -722,8 +729,10 @@ fn render_reasoning(out: &mut FrameWriter, reasoning: &Reasoning, index: u64, id
         ));
     }
     if let Some(raw) = &reasoning.raw {
-        out.event(&json!({"type": "response.reasoning_text.delta", "item_id": id,
-                          "output_index": index, "content_index": 0, "delta": raw}));
+        out.event(
+            &json!({"type": "response.reasoning_text.delta", "item_id": id,
+                          "output_index": index, "content_index": 0, "delta": raw}),
+        );
     }
     let mut item = json!({
         "type": "reasoning",
@@ -798,7 +807,10 @@ impl FrameWriter {
             self.sleep(self.delay);
         }
         self.sent_any = true;
-        let kind = event.get("type").and_then(Value::as_str).unwrap_or("message");
+        let kind = event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("message");
         self.pending.extend_from_slice(b"event: ");
         self.pending.extend_from_slice(kind.as_bytes());
         self.pending.extend_from_slice(b"\ndata: ");
