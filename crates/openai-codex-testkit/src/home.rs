@@ -201,6 +201,9 @@ impl RuntimeHomeBuilder {
             quote(&catalog.to_string_lossy())
         );
         let _ = writeln!(toml, "check_for_update_on_startup = false");
+        // The workspace sits inside this repository's target folder; without this the runtime
+        // would treat the repository as the project and send its AGENTS.md files to the model.
+        let _ = writeln!(toml, "project_root_markers = []");
         match &self.chatgpt_base_url {
             Some(ChatgptBaseUrl::Mock) => {
                 let url = format!("{}/backend-api/", model.url());

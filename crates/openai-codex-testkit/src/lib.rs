@@ -57,7 +57,7 @@ pub mod home;
 pub mod model;
 pub mod raw_client;
 
-pub use home::{RuntimeHome, RuntimeHomeBuilder, TestEnv};
+pub use home::{RuntimeHome, RuntimeHomeBuilder, TestEnv, MOCK_MODEL_SLUG};
 pub use model::{
     AssistantMessage, CapturedRequest, ExecCommand, MockModel, Phase, Reasoning, RequestKind,
     ResponseScript, ToolOutput, Usage, Verdict, WaitTimeout,

@@ -463,3 +463,17 @@ async fn model_down_fails_fast() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn only_the_workspace_agents_md_reaches_the_model() {
+    // The kit sets `project_root_markers = []`: the repository around the test homes is not a
+    // project, but an AGENTS.md in the workspace itself is still read.
+    let home = RuntimeHome::new().expect("home");
+    std::fs::write(home.workspace().join("AGENTS.md"), "WORKSPACE-RULES\n").unwrap();
+    let mut s = Session::start(home, json!({})).await;
+    s.run_turn("Hi").await;
+    let texts = s.home.model().last_request().unwrap().user_texts();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[0].contains("WORKSPACE-RULES"), "{texts:?}");
+    assert_eq!(texts[1], "Hi");
+}

@@ -35,7 +35,7 @@ pub use script::{AssistantMessage, ExecCommand, Phase, Reasoning, ResponseScript
 use std::collections::VecDeque;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -81,6 +81,8 @@ struct Shared {
     count: tokio::sync::watch::Sender<usize>,
     /// Source of the numbers in generated ids (`resp_N`, `msg_N`, `call_N`, ...), unique per mock.
     next_id: AtomicU64,
+    /// Arrival number of the next request.
+    next_index: AtomicUsize,
 }
 
 struct ScriptState {
@@ -90,6 +92,8 @@ struct ScriptState {
     review_verdict: Verdict,
     compaction: ResponseScript,
     requests: Vec<CapturedRequest>,
+    /// Whether recorded requests keep their JSON body (see [`MockModel::set_capture_bodies`]).
+    capture_bodies: bool,
 }
 
 /// [`MockModel::wait_for_requests`] gave up before enough requests arrived.
@@ -134,10 +138,12 @@ impl MockModel {
                 review_verdict: Verdict::Allow,
                 compaction: ResponseScript::text(DEFAULT_COMPACTION_SUMMARY),
                 requests: Vec::new(),
+                capture_bodies: true,
             }),
             arrived: Condvar::new(),
             count: tokio::sync::watch::Sender::new(0),
             next_id: AtomicU64::new(1),
+            next_index: AtomicUsize::new(0),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -249,6 +255,13 @@ impl MockModel {
         self.lock().compaction = script;
     }
 
+    /// Whether recorded requests keep their JSON body (default `true`). Each body holds the whole
+    /// history and tool list (tens of kilobytes), so long benchmarks may turn this off; requests
+    /// are still classified and counted, and headers are kept.
+    pub fn set_capture_bodies(&self, capture: bool) {
+        self.lock().capture_bodies = capture;
+    }
+
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<CapturedRequest> {
         self.lock().requests.clone()
@@ -290,7 +303,9 @@ impl MockModel {
         self.shared.count.send_replace(0);
     }
 
-    /// Blocks until at least `n` requests (of any kind) arrived and returns them all.
+    /// Blocks until at least `n` requests (of any kind) arrived and returns them all. In async
+    /// tests use [`wait_for_requests_async`](Self::wait_for_requests_async): blocking a
+    /// single-threaded test runtime would also stop whatever drives the runtime process.
     ///
     /// # Errors
     /// [`WaitTimeout`] with what did arrive when `timeout` passes first.
@@ -370,8 +385,9 @@ impl Shared {
     }
 
     /// Records the request and chooses its script.
-    fn record_and_pick(&self, request: CapturedRequest) -> Option<ResponseScript> {
+    fn record_and_pick(&self, mut request: CapturedRequest) -> Option<ResponseScript> {
         let mut state = self.lock();
+        let capture_bodies = state.capture_bodies;
         let kind = request.kind;
         let picked = match kind {
             RequestKind::Other => Ok(None),
@@ -387,6 +403,9 @@ impl Shared {
         };
         let script = match picked {
             Ok(script) => {
+                if !capture_bodies {
+                    request.body = Value::Null;
+                }
                 state.requests.push(request);
                 script
             }
@@ -394,6 +413,9 @@ impl Shared {
                 // The responder may take its time (or call back into the mock): run it unlocked.
                 drop(state);
                 let script = responder(&request);
+                if !capture_bodies {
+                    request.body = Value::Null;
+                }
                 state = self.lock();
                 state.requests.push(request);
                 Some(script)
@@ -446,7 +468,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
-    let index = shared.lock().requests.len();
+    let index = shared.next_index.fetch_add(1, Ordering::Relaxed);
     let captured = CapturedRequest::new(index, parts.method.to_string(), path, headers, body);
     let Some(script) = shared.record_and_pick(captured) else {
         return json_response(
@@ -604,5 +626,45 @@ mod tests {
         );
         assert!(started.elapsed() < Duration::from_secs(2));
         assert!(TcpStream::connect(addr).is_err(), "refused after shutdown");
+    }
+
+    #[test]
+    fn serves_hundreds_of_requests_on_one_keep_alive_connection() {
+        use std::io::{BufRead, BufReader};
+        let model = MockModel::start().unwrap();
+        model.set_capture_bodies(false);
+        let mut stream = TcpStream::connect(model.addr()).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let body = format!(r#"{{"input":[],"tools":"{}"}}"#, "x".repeat(30_000));
+        let request = format!(
+            "POST /v1/responses HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let started = Instant::now();
+        for _ in 0..200 {
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut line = String::new();
+            // Headers, then the chunked body up to its terminating zero-size chunk.
+            while line != "\r\n" {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+            }
+            loop {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                let size = usize::from_str_radix(line.trim(), 16).unwrap();
+                let mut chunk = vec![0; size + 2];
+                reader.read_exact(&mut chunk).unwrap();
+                if size == 0 {
+                    break;
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(model.request_count(), 200);
+        assert!(model.requests()[0].body.is_null(), "bodies not kept");
+        // About 0.5 ms per request in a debug build; generous for loaded machines.
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     }
 }

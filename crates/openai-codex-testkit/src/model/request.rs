@@ -22,7 +22,8 @@ pub enum RequestKind {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CapturedRequest {
-    /// 0-based arrival order across all requests of this mock.
+    /// 0-based arrival number across all requests of this mock (not reset by
+    /// `clear_requests`).
     pub index: usize,
     /// HTTP method.
     pub method: String,
