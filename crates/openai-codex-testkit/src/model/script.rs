@@ -467,7 +467,9 @@ impl ResponseScript {
         self
     }
 
-    /// Adds an `exec_command` function call.
+    /// Adds an `exec_command` function call. The runtime runs it (or asks for approval, or
+    /// refuses), then sends a new request whose input ends with the call and its
+    /// `function_call_output`; the next script answers that request.
     pub fn exec_command(self, command: ExecCommand) -> Self {
         let arguments = command.arguments().to_string();
         let call_id = command.call_id;
