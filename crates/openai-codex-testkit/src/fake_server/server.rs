@@ -140,7 +140,8 @@ pub(crate) fn run(scenarios: Scenarios) -> i32 {
     }
 }
 
-fn push_int(out: &mut impl Write, mut n: i64) -> io::Result<()> {
+/// Formats `n` in decimal into the tail of a buffer; returns the buffer and the start index.
+fn format_int(mut n: i64) -> ([u8; 21], usize) {
     let mut buf = [0u8; 21];
     let mut i = buf.len();
     let negative = n < 0;
@@ -150,14 +151,19 @@ fn push_int(out: &mut impl Write, mut n: i64) -> io::Result<()> {
     }
     while n != 0 {
         i -= 1;
-        buf[i] = b'0' + (n % 10).unsigned_abs() as u8;
+        buf[i] = b'0' + u8::try_from((n % 10).unsigned_abs()).unwrap_or(0);
         n /= 10;
     }
     if negative {
         i -= 1;
         buf[i] = b'-';
     }
-    out.write_all(&buf[i..])
+    (buf, i)
+}
+
+fn push_int(out: &mut impl Write, n: i64) -> io::Result<()> {
+    let (buf, start) = format_int(n);
+    out.write_all(&buf[start..])
 }
 
 fn json_str(s: &str) -> String {
@@ -826,10 +832,10 @@ impl Server {
             .turns
             .iter()
             .any(|t| t.sc.concurrent || t.sc.interleave_after_turns.is_some());
+        let ms = now_ms();
         loop {
             let mut progressed = false;
             let mut earliest: Option<Instant> = None;
-            let ms = now_ms();
             let mut i = 0;
             while i < self.turns.len() && emitted < BURST {
                 let t = &self.turns[i];
@@ -882,11 +888,12 @@ impl Server {
             out.write_all(&t.prefix)?;
             if stamp {
                 let ns = now_ns();
-                let start = t.text.len();
-                t.text.push_str(&ns.to_string());
-                out.write_all(&t.text.as_bytes()[start..])?;
+                let (digits, start) = format_int(ns);
+                let digits = &digits[start..];
+                t.text.push_str(std::str::from_utf8(digits).unwrap_or_default());
+                out.write_all(digits)?;
                 out.write_all(b"\",\"sentAtNs\":")?;
-                push_int(out, ns)?;
+                out.write_all(digits)?;
                 out.write_all(b"},\"emittedAtMs\":")?;
                 push_int(out, ns / 1_000_000)?;
             } else {
