@@ -2,5 +2,7 @@
 //! See `openai_codex_testkit::fake_server` for the scenario format.
 
 fn main() {
-    std::process::exit(openai_codex_testkit::fake_server::main_with_args(std::env::args()));
+    std::process::exit(openai_codex_testkit::fake_server::main_with_args(
+        std::env::args(),
+    ));
 }

@@ -31,7 +31,7 @@
 //! | `junk_line` | false | `true`: a non-JSON line (`junk_text`) before every `turn/start` response; a method or list of methods: before those responses |
 //! | `junk_text` | a sentence | the junk line |
 //! | `never_answer` | `[]` | methods whose requests are never answered |
-//! | `exit_mid_turn` | none | `{"after_deltas": N, "code": 1, "stderr": ""}`: after N deltas write `stderr` to stderr and exit with `code` |
+//! | `exit_mid_turn` | none | `{"after_deltas": N, "code": 1, "stderr": ""}`: after N deltas of a turn (or at the end of its deltas when it has fewer) flush stdout, write `stderr` to stderr and exit with `code` |
 //! | `fail_turn` | none | `true` or a `TurnError` object: after the deltas, `error` + `turn/completed` with status `failed` |
 //! | `echo_requests` | false | each request is echoed first as the notification `fake/request {id, method, params}` |
 //! | `login_outcome` | `"success"` | browser/device-code logins: `success`, `failure`, `pending` (until `account/login/cancel`), `success_before_response` |
@@ -239,11 +239,25 @@ impl FakeScenario {
 
     /// `error_for` with `times`: answer only the first `times` calls of `method` with the error.
     #[must_use]
-    pub fn error_for_times(self, method: &str, code: i64, message: &str, data: Option<Value>, times: u64) -> Self {
+    pub fn error_for_times(
+        self,
+        method: &str,
+        code: i64,
+        message: &str,
+        data: Option<Value>,
+        times: u64,
+    ) -> Self {
         self.error_spec(method, code, message, data, Some(times))
     }
 
-    fn error_spec(mut self, method: &str, code: i64, message: &str, data: Option<Value>, times: Option<u64>) -> Self {
+    fn error_spec(
+        mut self,
+        method: &str,
+        code: i64,
+        message: &str,
+        data: Option<Value>,
+        times: Option<u64>,
+    ) -> Self {
         let mut spec = json!({"code": code, "message": message});
         if let Some(d) = data {
             spec["data"] = d;
@@ -285,7 +299,10 @@ impl FakeScenario {
     /// `exit_mid_turn`: after `after_deltas` deltas, write `stderr` and exit with `code`.
     #[must_use]
     pub fn exit_mid_turn(self, after_deltas: u64, code: i32, stderr: &str) -> Self {
-        self.set("exit_mid_turn", json!({"after_deltas": after_deltas, "code": code, "stderr": stderr}))
+        self.set(
+            "exit_mid_turn",
+            json!({"after_deltas": after_deltas, "code": code, "stderr": stderr}),
+        )
     }
 
     /// `fail_turn`: the turn fails with this `TurnError` (`error` + `turn/completed` failed).
@@ -371,9 +388,20 @@ pub fn fake_app_server_bin() -> PathBuf {
         }
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "openai-codex-testkit", "--bin", BIN_NAME])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        let profile = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "openai-codex-testkit",
+            "--bin",
+            BIN_NAME,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        let profile = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         if profile == "release" {
             cmd.arg("--release");
         }
@@ -382,9 +410,15 @@ pub fn fake_app_server_bin() -> PathBuf {
                 cmd.arg("--target-dir").arg(target_dir);
             }
         }
-        let status = cmd.status().expect("run cargo build for the fake app-server");
+        let status = cmd
+            .status()
+            .expect("run cargo build for the fake app-server");
         assert!(status.success(), "building {BIN_NAME} failed: {status}");
-        assert!(bin.exists(), "{} is still missing after the build", bin.display());
+        assert!(
+            bin.exists(),
+            "{} is still missing after the build",
+            bin.display()
+        );
         bin
     })
     .clone()

@@ -89,8 +89,13 @@ impl ServerRequests {
     pub(crate) fn methods(&self) -> Result<Vec<String>, String> {
         match self {
             Self::None => Ok(Vec::new()),
-            Self::All(s) if s == "all" => Ok(ALL_SERVER_REQUESTS.iter().map(|m| (*m).to_owned()).collect()),
-            Self::All(s) => Err(format!("server_requests: expected \"all\" or a list, got {s:?}")),
+            Self::All(s) if s == "all" => Ok(ALL_SERVER_REQUESTS
+                .iter()
+                .map(|m| (*m).to_owned())
+                .collect()),
+            Self::All(s) => Err(format!(
+                "server_requests: expected \"all\" or a list, got {s:?}"
+            )),
             Self::List(l) => Ok(l.clone()),
         }
     }
@@ -221,7 +226,8 @@ fn merge_into(into: &mut Map<String, Value>, from: Map<String, Value>) {
 }
 
 fn parse_scenario(map: &Map<String, Value>) -> Result<Scenario, String> {
-    let sc: Scenario = serde_json::from_value(Value::Object(map.clone())).map_err(|e| e.to_string())?;
+    let sc: Scenario =
+        serde_json::from_value(Value::Object(map.clone())).map_err(|e| e.to_string())?;
     sc.server_requests.methods()?;
     if sc.interleave_after_turns == Some(0) {
         return Err("interleave_after_turns must be at least 1".to_owned());

@@ -113,7 +113,8 @@ pub(crate) fn run(scenarios: Scenarios) -> i32 {
             }
         }
     });
-    let cwd = std::env::current_dir().map_or_else(|_| "/fake/cwd".to_owned(), |p| p.display().to_string());
+    let cwd = std::env::current_dir()
+        .map_or_else(|_| "/fake/cwd".to_owned(), |p| p.display().to_string());
     let mut server = Server {
         out: BufWriter::with_capacity(OUT_BUFFER, io::stdout().lock()),
         base: Rc::new(scenarios.base),
@@ -173,7 +174,9 @@ fn json_str(s: &str) -> String {
 fn str_param(params: &Value, key: &str) -> Result<String, String> {
     match params.get(key) {
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(format!("Invalid request: invalid type: {other}, expected a string")),
+        Some(other) => Err(format!(
+            "Invalid request: invalid type: {other}, expected a string"
+        )),
         None => Err(format!("Invalid request: missing field `{key}`")),
     }
 }
@@ -198,19 +201,23 @@ impl Server {
                     if self.eof {
                         match deadline {
                             None => return Ok(()),
-                            Some(d) => std::thread::sleep(d.saturating_duration_since(Instant::now())),
+                            Some(d) => {
+                                std::thread::sleep(d.saturating_duration_since(Instant::now()))
+                            }
                         }
                         continue;
                     }
                     let received = match deadline {
-                        Some(d) => match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
-                            Ok(m) => Some(m),
-                            Err(RecvTimeoutError::Timeout) => None,
-                            Err(RecvTimeoutError::Disconnected) => {
-                                self.on_eof();
-                                None
+                        Some(d) => {
+                            match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                                Ok(m) => Some(m),
+                                Err(RecvTimeoutError::Timeout) => None,
+                                Err(RecvTimeoutError::Disconnected) => {
+                                    self.on_eof();
+                                    None
+                                }
                             }
-                        },
+                        }
                         None => match rx.recv() {
                             Ok(m) => Some(m),
                             Err(_) => {
@@ -266,7 +273,13 @@ impl Server {
         self.out.write_all(b"}\n")
     }
 
-    fn respond_error(&mut self, id: &Value, code: i64, message: &str, data: Option<&Value>) -> io::Result<()> {
+    fn respond_error(
+        &mut self,
+        id: &Value,
+        code: i64,
+        message: &str,
+        data: Option<&Value>,
+    ) -> io::Result<()> {
         let mut error = json!({"code": code, "message": message});
         if let Some(d) = data {
             error["data"] = d.clone();
@@ -282,7 +295,10 @@ impl Server {
     fn server_request(&mut self, method: &str, params: &Value) -> io::Result<i64> {
         let id = self.next_server_request;
         self.next_server_request += 1;
-        serde_json::to_writer(&mut self.out, &json!({"id": id, "method": method, "params": params}))?;
+        serde_json::to_writer(
+            &mut self.out,
+            &json!({"id": id, "method": method, "params": params}),
+        )?;
         self.out.write_all(b"\n")?;
         Ok(id)
     }
@@ -333,12 +349,18 @@ impl Server {
         let sc = if method == "turn/start" {
             let n = self.turn_starts;
             self.turn_starts += 1;
-            self.per_turn.get(n).cloned().unwrap_or_else(|| self.base.clone())
+            self.per_turn
+                .get(n)
+                .cloned()
+                .unwrap_or_else(|| self.base.clone())
         } else {
             self.base.clone()
         };
         if sc.echo_requests {
-            self.notify("fake/request", &json!({"id": id, "method": method, "params": params}))?;
+            self.notify(
+                "fake/request",
+                &json!({"id": id, "method": method, "params": params}),
+            )?;
         }
         if sc.junk_line.applies_to(method) {
             self.out.write_all(sc.junk_text.as_bytes())?;
@@ -361,10 +383,15 @@ impl Server {
             return self.invalid(id, "Not initialized");
         }
         match method {
-            "thread/start" | "thread/resume" | "thread/fork" => self.thread_open(id, method, &params, &sc),
+            "thread/start" | "thread/resume" | "thread/fork" => {
+                self.thread_open(id, method, &params, &sc)
+            }
             "thread/read" => self.thread_read(id, &params),
             "thread/list" => {
-                let archived = params.get("archived").and_then(Value::as_bool).unwrap_or(false);
+                let archived = params
+                    .get("archived")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 let data: Vec<Value> = self
                     .thread_order
                     .iter()
@@ -373,19 +400,33 @@ impl Server {
                     .filter(|t| t.archived == archived && !t.ephemeral)
                     .map(|t| t.to_json("idle"))
                     .collect();
-                self.respond(id, &json!({"data": data, "nextCursor": null, "backwardsCursor": null}))
+                self.respond(
+                    id,
+                    &json!({"data": data, "nextCursor": null, "backwardsCursor": null}),
+                )
             }
             "thread/archive" | "thread/unarchive" | "thread/name/set" | "thread/compact/start" => {
                 self.thread_change(id, method, &params)
             }
             "model/list" => self.respond(id, &shapes::model_list(&sc.model)),
             "account/read" => {
-                let account = if self.api_key_login { json!({"type": "apiKey"}) } else { Value::Null };
-                self.respond(id, &json!({"account": account, "requiresOpenaiAuth": false}))
+                let account = if self.api_key_login {
+                    json!({"type": "apiKey"})
+                } else {
+                    Value::Null
+                };
+                self.respond(
+                    id,
+                    &json!({"account": account, "requiresOpenaiAuth": false}),
+                )
             }
             "account/login/start" => self.login_start(id, &params, &sc),
             "account/login/cancel" => {
-                let login_id = params.get("loginId").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let login_id = params
+                    .get("loginId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 if let Some(pos) = self.pending_logins.iter().position(|l| *l == login_id) {
                     self.pending_logins.remove(pos);
                     self.respond(id, &json!({"status": "canceled"}))?;
@@ -401,7 +442,10 @@ impl Server {
             "account/logout" => {
                 self.api_key_login = false;
                 self.respond(id, &json!({}))?;
-                self.notify("account/updated", &json!({"authMode": null, "planType": null}))
+                self.notify(
+                    "account/updated",
+                    &json!({"authMode": null, "planType": null}),
+                )
             }
             "turn/start" => self.turn_start(id, params, sc),
             "turn/steer" => self.turn_steer(id, &params),
@@ -417,10 +461,19 @@ impl Server {
         let Some(info) = params.get("clientInfo") else {
             return self.invalid(id, "Invalid request: missing field `clientInfo`");
         };
-        let name = info.get("name").and_then(Value::as_str).unwrap_or("unknown");
-        let version = info.get("version").and_then(Value::as_str).unwrap_or("0.0.0");
+        let name = info
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        let version = info
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or("0.0.0");
         self.initialized = true;
-        let ua = format!("codex_fake/{} (Linux; x86_64) fake ({name}; {version})", sc.version);
+        let ua = format!(
+            "codex_fake/{} (Linux; x86_64) fake ({name}; {version})",
+            sc.version
+        );
         self.respond(
             id,
             &json!({"userAgent": ua, "codexHome": "/fake/home", "platformFamily": "unix", "platformOs": "linux"}),
@@ -429,7 +482,13 @@ impl Server {
 
     // ---------------------------------------------------------------- threads
 
-    fn thread_open(&mut self, id: &Value, method: &str, params: &Value, sc: &Scenario) -> io::Result<()> {
+    fn thread_open(
+        &mut self,
+        id: &Value,
+        method: &str,
+        params: &Value,
+        sc: &Scenario,
+    ) -> io::Result<()> {
         let given = if method == "thread/start" {
             None
         } else {
@@ -439,23 +498,30 @@ impl Server {
             }
         };
         let now_s = now_ms() / 1000;
-        let cwd = params.get("cwd").and_then(Value::as_str).map_or_else(|| self.cwd.clone(), str::to_owned);
-        let model = params.get("model").and_then(Value::as_str).unwrap_or(&sc.model).to_owned();
+        let cwd = params
+            .get("cwd")
+            .and_then(Value::as_str)
+            .map_or_else(|| self.cwd.clone(), str::to_owned);
+        let model = params
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or(&sc.model)
+            .to_owned();
         let rec = match (method, given) {
-            ("thread/resume", Some(tid)) => {
-                let rec = self.threads.get(&tid).cloned().unwrap_or_else(|| ThreadRec {
-                    id: tid.clone(),
+            ("thread/resume", Some(tid)) => match self.threads.get(&tid) {
+                Some(known) => known.clone(),
+                None => ThreadRec {
+                    id: tid,
                     name: None,
-                    cwd: cwd.clone(),
-                    model: model.clone(),
+                    cwd,
+                    model,
                     created_at: now_s,
                     preview: String::new(),
                     forked_from: None,
                     archived: false,
                     ephemeral: false,
-                });
-                rec
-            }
+                },
+            },
             (_, source) => {
                 let n = self.next();
                 let source_rec = source.as_ref().and_then(|s| self.threads.get(s));
@@ -468,7 +534,10 @@ impl Server {
                     preview: source_rec.map(|r| r.preview.clone()).unwrap_or_default(),
                     forked_from: source,
                     archived: false,
-                    ephemeral: params.get("ephemeral").and_then(Value::as_bool).unwrap_or(false),
+                    ephemeral: params
+                        .get("ephemeral")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                 }
             }
         };
@@ -527,13 +596,20 @@ impl Server {
                 self.notify("thread/unarchived", &json!({"threadId": tid}))
             }
             "thread/name/set" => {
-                let name = params.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let name = params
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
                 if name.trim().is_empty() {
                     return self.invalid(id, "thread name must not be empty");
                 }
                 rec.name = Some(name.clone());
                 self.respond(id, &json!({}))?;
-                self.notify("thread/name/updated", &json!({"threadId": tid, "threadName": name}))
+                self.notify(
+                    "thread/name/updated",
+                    &json!({"threadId": tid, "threadName": name}),
+                )
             }
             _ => {
                 // thread/compact/start: `{}` and then a separate compaction turn.
@@ -569,7 +645,11 @@ impl Server {
     // ---------------------------------------------------------------- accounts
 
     fn login_start(&mut self, id: &Value, params: &Value, sc: &Scenario) -> io::Result<()> {
-        let kind = params.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let kind = params
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let login_id = {
             let n = self.next();
             format!("019a0000-0002-7000-8000-{n:012x}")
@@ -599,12 +679,18 @@ impl Server {
             LoginOutcome::SuccessBeforeResponse => {
                 self.notify("account/login/completed", &success)?;
                 self.respond(id, &response)?;
-                self.notify("account/updated", &json!({"authMode": "chatgpt", "planType": "plus"}))
+                self.notify(
+                    "account/updated",
+                    &json!({"authMode": "chatgpt", "planType": "plus"}),
+                )
             }
             LoginOutcome::Success => {
                 self.respond(id, &response)?;
                 self.notify("account/login/completed", &success)?;
-                self.notify("account/updated", &json!({"authMode": "chatgpt", "planType": "plus"}))
+                self.notify(
+                    "account/updated",
+                    &json!({"authMode": "chatgpt", "planType": "plus"}),
+                )
             }
             LoginOutcome::Failure => {
                 self.respond(id, &response)?;
@@ -626,7 +712,12 @@ impl Server {
         self.turns.iter().position(|t| t.thread_id == thread_id)
     }
 
-    fn emit_user_message(&mut self, thread_id: &str, turn_id: &str, input: Option<&Value>) -> io::Result<()> {
+    fn emit_user_message(
+        &mut self,
+        thread_id: &str,
+        turn_id: &str,
+        input: Option<&Value>,
+    ) -> io::Result<()> {
         let n = self.next();
         let item = shapes::user_message_item(&format!("item_{n}"), input);
         self.notify(
@@ -669,7 +760,8 @@ impl Server {
             json_str(&item_id)
         );
         let escaped = json_str(&sc.delta_text);
-        let mut requests: VecDeque<String> = sc.server_requests.methods().unwrap_or_default().into();
+        let mut requests: VecDeque<String> =
+            sc.server_requests.methods().unwrap_or_default().into();
         if sc.unknown_server_request {
             requests.push_back("fake/unknownRequest".to_owned());
         }
@@ -709,7 +801,10 @@ impl Server {
                 "fake/unknownTurnEvent",
                 &json!({"threadId": thread_id, "turnId": turn_id, "note": "an unknown notification with a turnId"}),
             )?;
-            self.notify("fake/unknownGlobalEvent", &json!({"note": "an unknown notification without a turnId"}))?;
+            self.notify(
+                "fake/unknownGlobalEvent",
+                &json!({"note": "an unknown notification without a turnId"}),
+            )?;
         }
         self.emit_user_message(&thread_id, &turn_id, params.get("input"))?;
         self.turns.push(turn);
@@ -734,7 +829,8 @@ impl Server {
             return Ok(());
         }
         let t = &self.turns[i];
-        let (thread_id, turn_id, item_id) = (t.thread_id.clone(), t.turn_id.clone(), t.item_id.clone());
+        let (thread_id, turn_id, item_id) =
+            (t.thread_id.clone(), t.turn_id.clone(), t.item_id.clone());
         if t.had_requests {
             let replies = Value::Array(t.replies.clone());
             self.notify(
@@ -768,7 +864,9 @@ impl Server {
     }
 
     fn handle_reply(&mut self, id: &Value, reply: Value) -> io::Result<()> {
-        let Some(sid) = id.as_i64() else { return Ok(()) };
+        let Some(sid) = id.as_i64() else {
+            return Ok(());
+        };
         let Some((turn_id, method)) = self.pending_server_requests.remove(&sid) else {
             return Ok(());
         };
@@ -779,14 +877,22 @@ impl Server {
         else {
             return Ok(());
         };
-        self.turns[i].replies.push(json!({"method": method, "reply": reply}));
+        self.turns[i]
+            .replies
+            .push(json!({"method": method, "reply": reply}));
         let thread_id = self.turns[i].thread_id.clone();
-        self.notify("serverRequest/resolved", &json!({"threadId": thread_id, "requestId": sid}))?;
+        self.notify(
+            "serverRequest/resolved",
+            &json!({"threadId": thread_id, "requestId": sid}),
+        )?;
         self.advance(i)
     }
 
     fn turn_steer(&mut self, id: &Value, params: &Value) -> io::Result<()> {
-        let (thread_id, expected) = match (str_param(params, "threadId"), str_param(params, "expectedTurnId")) {
+        let (thread_id, expected) = match (
+            str_param(params, "threadId"),
+            str_param(params, "expectedTurnId"),
+        ) {
             (Ok(t), Ok(e)) => (t, e),
             (Err(e), _) | (_, Err(e)) => return self.invalid(id, &e),
         };
@@ -798,17 +904,21 @@ impl Server {
         };
         let turn_id = self.turns[i].turn_id.clone();
         if turn_id != expected {
-            return self.invalid(id, &format!("expected active turn id `{expected}` but found `{turn_id}`"));
+            return self.invalid(
+                id,
+                &format!("expected active turn id `{expected}` but found `{turn_id}`"),
+            );
         }
         self.respond(id, &json!({"turnId": turn_id}))?;
         self.emit_user_message(&thread_id, &turn_id, params.get("input"))
     }
 
     fn turn_interrupt(&mut self, id: &Value, params: &Value) -> io::Result<()> {
-        let (thread_id, turn_id) = match (str_param(params, "threadId"), str_param(params, "turnId")) {
-            (Ok(t), Ok(u)) => (t, u),
-            (Err(e), _) | (_, Err(e)) => return self.invalid(id, &e),
-        };
+        let (thread_id, turn_id) =
+            match (str_param(params, "threadId"), str_param(params, "turnId")) {
+                (Ok(t), Ok(u)) => (t, u),
+                (Err(e), _) | (_, Err(e)) => return self.invalid(id, &e),
+            };
         if !self.threads.contains_key(&thread_id) {
             return self.invalid(id, &format!("thread not found: {thread_id}"));
         }
@@ -817,7 +927,10 @@ impl Server {
         };
         let active = self.turns[i].turn_id.clone();
         if active != turn_id {
-            return self.invalid(id, &format!("expected active turn id {turn_id} but found {active}"));
+            return self.invalid(
+                id,
+                &format!("expected active turn id {turn_id} but found {active}"),
+            );
         }
         self.respond(id, &json!({}))?;
         self.finish_turn(i, &Finish::Interrupted)
@@ -851,7 +964,11 @@ impl Server {
                     }
                 }
                 let slow = t.sc.slow_deltas_ms > 0;
-                let want = if slow || round_robin { 1 } else { BURST - emitted };
+                let want = if slow || round_robin {
+                    1
+                } else {
+                    BURST - emitted
+                };
                 let (n, done) = self.stream_deltas(i, want as u64, ms)?;
                 emitted += n as usize;
                 progressed = true;
@@ -890,7 +1007,8 @@ impl Server {
                 let ns = now_ns();
                 let (digits, start) = format_int(ns);
                 let digits = &digits[start..];
-                t.text.push_str(std::str::from_utf8(digits).unwrap_or_default());
+                t.text
+                    .push_str(std::str::from_utf8(digits).unwrap_or_default());
                 out.write_all(digits)?;
                 out.write_all(b"\",\"sentAtNs\":")?;
                 out.write_all(digits)?;
@@ -934,7 +1052,10 @@ impl Server {
                     Value::Object(_) => spec.clone(),
                     _ => shapes::default_turn_error(),
                 };
-                self.notify("thread/status/changed", &json!({"threadId": thread_id, "status": {"type": "systemError"}}))?;
+                self.notify(
+                    "thread/status/changed",
+                    &json!({"threadId": thread_id, "status": {"type": "systemError"}}),
+                )?;
                 self.notify(
                     "error",
                     &json!({"error": error, "willRetry": false, "threadId": thread_id, "turnId": turn_id}),
@@ -961,7 +1082,10 @@ impl Server {
                     "thread/tokenUsage/updated",
                     &json!({"threadId": thread_id, "turnId": turn_id, "tokenUsage": usage}),
                 )?;
-                self.notify("thread/status/changed", &json!({"threadId": thread_id, "status": {"type": "idle"}}))?;
+                self.notify(
+                    "thread/status/changed",
+                    &json!({"threadId": thread_id, "status": {"type": "idle"}}),
+                )?;
                 self.notify(
                     "turn/completed",
                     &json!({"threadId": thread_id,
@@ -973,7 +1097,10 @@ impl Server {
                     "thread/tokenUsage/updated",
                     &json!({"threadId": thread_id, "turnId": turn_id, "tokenUsage": usage}),
                 )?;
-                self.notify("thread/status/changed", &json!({"threadId": thread_id, "status": {"type": "idle"}}))?;
+                self.notify(
+                    "thread/status/changed",
+                    &json!({"threadId": thread_id, "status": {"type": "idle"}}),
+                )?;
                 self.notify(
                     "turn/completed",
                     &json!({"threadId": thread_id,

@@ -64,8 +64,10 @@ impl ThreadRec {
 /// `sandbox` of thread/start (`read-only` …) → the policy object of the response.
 pub(crate) fn sandbox_policy(mode: Option<&str>) -> Value {
     match mode {
-        Some("workspace-write") => json!({"type": "workspaceWrite", "writableRoots": [], "networkAccess": false,
-                                          "excludeTmpdirEnvVar": false, "excludeSlashTmp": false}),
+        Some("workspace-write") => {
+            json!({"type": "workspaceWrite", "writableRoots": [], "networkAccess": false,
+                                          "excludeTmpdirEnvVar": false, "excludeSlashTmp": false})
+        }
         Some("danger-full-access") => json!({"type": "dangerFullAccess"}),
         _ => json!({"type": "readOnly", "networkAccess": false}),
     }
@@ -77,10 +79,11 @@ pub(crate) fn thread_session_response(thread: &ThreadRec, params: &Value) -> Val
         Some(v @ Value::String(_)) | Some(v @ Value::Object(_)) => v.clone(),
         _ => json!("on-request"),
     };
-    let reviewer = match params.get("approvalsReviewer").and_then(Value::as_str) {
-        Some(r @ ("user" | "auto_review" | "guardian_subagent")) => r,
-        _ => "user",
-    };
+    let reviewer = params
+        .get("approvalsReviewer")
+        .and_then(Value::as_str)
+        .filter(|r| matches!(*r, "user" | "auto_review" | "guardian_subagent"))
+        .unwrap_or("user");
     json!({
         "thread": thread.to_json("idle"),
         "model": thread.model,
@@ -137,7 +140,9 @@ pub(crate) fn user_message_item(id: &str, input: Option<&Value>) -> Value {
                 .map(|item| {
                     let mut item = item.clone();
                     if let Value::Object(m) = &mut item {
-                        if m.get("type").and_then(Value::as_str) == Some("text") && !m.contains_key("text_elements") {
+                        if m.get("type").and_then(Value::as_str) == Some("text")
+                            && !m.contains_key("text_elements")
+                        {
                             m.insert("text_elements".to_owned(), json!([]));
                         }
                     }
@@ -182,7 +187,13 @@ pub(crate) fn model_list(model: &str) -> Value {
 }
 
 /// Schema-valid params of a server request of kind `method` (unknown kinds get a small object).
-pub(crate) fn server_request_params(method: &str, thread_id: &str, turn_id: &str, n: i64, cwd: &str) -> Value {
+pub(crate) fn server_request_params(
+    method: &str,
+    thread_id: &str,
+    turn_id: &str,
+    n: i64,
+    cwd: &str,
+) -> Value {
     let item_id = format!("call_fake_{n}");
     let started = now_ms();
     match method {
@@ -207,7 +218,9 @@ pub(crate) fn server_request_params(method: &str, thread_id: &str, turn_id: &str
         "item/tool/call" => json!({
             "threadId": thread_id, "turnId": turn_id, "callId": item_id, "tool": "fake_tool",
             "namespace": null, "arguments": {"x": 1}}),
-        "account/chatgptAuthTokens/refresh" => json!({"reason": "unauthorized", "previousAccountId": null}),
+        "account/chatgptAuthTokens/refresh" => {
+            json!({"reason": "unauthorized", "previousAccountId": null})
+        }
         "attestation/generate" => json!({}),
         "applyPatchApproval" => json!({
             "conversationId": thread_id, "callId": item_id, "reason": null, "grantRoot": null,
@@ -215,6 +228,8 @@ pub(crate) fn server_request_params(method: &str, thread_id: &str, turn_id: &str
         "execCommandApproval" => json!({
             "conversationId": thread_id, "callId": item_id, "command": ["echo", "fake"], "cwd": cwd,
             "reason": null, "parsedCmd": [{"type": "unknown", "cmd": "echo fake"}]}),
-        _ => json!({"threadId": thread_id, "turnId": turn_id, "note": "a server request the client does not know"}),
+        _ => {
+            json!({"threadId": thread_id, "turnId": turn_id, "note": "a server request the client does not know"})
+        }
     }
 }
