@@ -11,6 +11,9 @@
 //!   point the runtime at its own `MockModel`, plus a workspace folder for the thread cwd.
 //!   [`RuntimeHome::config`] gives the SDK configuration; [`RuntimeHome::env_vars`] the
 //!   environment for processes spawned by hand.
+//! * [`fake_server`]: a fault-injecting fake app-server binary (`codex-fake-app-server`) for what
+//!   the runtime cannot be made to do on demand: crashes, junk lines, floods of deltas, every kind
+//!   of server request, JSON-RPC errors. Point the SDK at [`fake_server::fake_app_server_bin`].
 //! * [`raw_client`]: [`RawClient`], an untyped JSON-RPC client over a child's stdio, for tests that
 //!   talk to the runtime without the SDK.
 //!
@@ -53,6 +56,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod fake_server;
 pub mod home;
 pub mod model;
 pub mod raw_client;
