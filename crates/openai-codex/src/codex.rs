@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use futures::Stream;
 use openai_codex_protocol::ClientRequest;
-use serde_json::value::RawValue;
 use serde_json::Value;
+
+use openai_codex_protocol::{self as proto, requests};
 
 use crate::config::CodexConfig;
 use crate::error::{Error, Result};
 use crate::handler::{DeclineAll, ServerRequestHandler};
+use crate::login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
 use crate::metadata::Metadata;
 use crate::router::GlobalEvent;
 use crate::rpc::Connection;
+use crate::thread::{
+    AsyncThread, ThreadForkOptions, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions,
+};
 use crate::transport::Transport;
 
 /// The async Codex client.
@@ -189,9 +194,194 @@ impl AsyncCodex {
             .await
     }
 
-    #[allow(dead_code)] // used by the typed layers
-    pub(crate) fn raw_params(params: &Value) -> Result<Option<Box<RawValue>>> {
-        crate::rpc::encode_params(params)
+    /// Logs in with an OpenAI API key. Completes synchronously (no handle). The key is never
+    /// logged, kept, or shown in errors by this SDK.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime refuses.
+    pub async fn login_api_key(&self, api_key: &str) -> Result<()> {
+        let params = proto::LoginAccountParams::ApiKey(proto::ApiKeyLoginAccountParams {
+            api_key: api_key.to_string(),
+        });
+        self.call::<requests::AccountLoginStart>(&params)
+            .await
+            .map_err(|e| redact(e, api_key))?;
+        Ok(())
+    }
+
+    /// Starts a ChatGPT browser login; open the handle's `auth_url`, then `wait()`.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime refuses; [`Error::Protocol`] for an unexpected reply.
+    pub async fn login_chatgpt(&self) -> Result<AsyncChatgptLoginHandle> {
+        let params =
+            proto::LoginAccountParams::Chatgpt(proto::ChatgptLoginAccountParams::default());
+        match self.call::<requests::AccountLoginStart>(&params).await? {
+            proto::LoginAccountResponse::Chatgpt(r) => Ok(AsyncChatgptLoginHandle::new(
+                self.clone(),
+                r.login_id,
+                r.auth_url,
+            )),
+            other => Err(Error::Protocol(format!(
+                "unexpected login response {other:?}"
+            ))),
+        }
+    }
+
+    /// Starts a ChatGPT device-code login; show the handle's `user_code` and
+    /// `verification_url`, then `wait()`.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] (typically -32603) when the device code cannot be requested, e.g.
+    /// offline; [`Error::Protocol`] for an unexpected reply.
+    pub async fn login_chatgpt_device_code(&self) -> Result<AsyncDeviceCodeLoginHandle> {
+        let params = proto::LoginAccountParams::ChatgptDeviceCode(
+            proto::ChatgptDeviceCodeLoginAccountParams {},
+        );
+        match self.call::<requests::AccountLoginStart>(&params).await? {
+            proto::LoginAccountResponse::ChatgptDeviceCode(r) => {
+                Ok(AsyncDeviceCodeLoginHandle::new(
+                    self.clone(),
+                    r.login_id,
+                    r.verification_url,
+                    r.user_code,
+                ))
+            }
+            other => Err(Error::Protocol(format!(
+                "unexpected login response {other:?}"
+            ))),
+        }
+    }
+
+    /// The current account (`refresh_token` asks the runtime to refresh ChatGPT tokens first).
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime refuses.
+    pub async fn account(&self, refresh_token: bool) -> Result<proto::GetAccountResponse> {
+        let params = proto::GetAccountParams {
+            refresh_token: Some(refresh_token),
+        };
+        self.call::<requests::AccountRead>(&params).await
+    }
+
+    /// Logs out.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime refuses.
+    pub async fn logout(&self) -> Result<()> {
+        self.call::<requests::AccountLogout>(&()).await?;
+        Ok(())
+    }
+
+    /// The models the runtime offers (the first page; see [`AsyncCodex::models_page`]).
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime refuses.
+    pub async fn models(&self, include_hidden: bool) -> Result<proto::ModelListResponse> {
+        self.models_page(include_hidden, None, None).await
+    }
+
+    /// One page of models, with the cursor and limit the official SDK does not expose.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime refuses.
+    pub async fn models_page(
+        &self,
+        include_hidden: bool,
+        cursor: Option<String>,
+        limit: Option<u32>,
+    ) -> Result<proto::ModelListResponse> {
+        let params = proto::ModelListParams {
+            cursor,
+            include_hidden: Some(include_hidden),
+            limit,
+        };
+        self.call::<requests::ModelList>(&params).await
+    }
+
+    /// Starts a thread. The approval mode defaults to [`crate::ApprovalMode::AutoReview`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for bad options (nothing is sent); [`Error::JsonRpc`] when the
+    /// runtime refuses (for example an invalid config override).
+    pub async fn thread_start(&self, options: ThreadStartOptions) -> Result<AsyncThread> {
+        let params = options.to_params()?;
+        let response = self.call::<requests::ThreadStart>(&params).await?;
+        Ok(AsyncThread::new(self.clone(), response.thread.id))
+    }
+
+    /// Lists threads (one page; pass `next_cursor` back as `cursor` for the next).
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime refuses.
+    pub async fn thread_list(
+        &self,
+        options: ThreadListOptions,
+    ) -> Result<proto::ThreadListResponse> {
+        self.call::<requests::ThreadList>(&options.to_params())
+            .await
+    }
+
+    /// Loads a stored thread so it can run turns (also after a runtime restart). By default the
+    /// history is not sent back (`excludeTurns: true`).
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] ("no rollout found") for an unknown thread or one that never ran a
+    /// turn.
+    pub async fn thread_resume(
+        &self,
+        thread_id: &str,
+        options: ThreadResumeOptions,
+    ) -> Result<AsyncThread> {
+        let params = options.to_params(thread_id)?;
+        let response = self.call::<requests::ThreadResume>(&params).await?;
+        Ok(AsyncThread::new(self.clone(), response.thread.id))
+    }
+
+    /// Forks a thread into a new one with the same history (up to `last_turn_id`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for contradictory options; [`Error::JsonRpc`] for an unknown
+    /// thread.
+    pub async fn thread_fork(
+        &self,
+        thread_id: &str,
+        options: ThreadForkOptions,
+    ) -> Result<AsyncThread> {
+        let params = options.to_params(thread_id)?;
+        let response = self.call::<requests::ThreadFork>(&params).await?;
+        Ok(AsyncThread::new(self.clone(), response.thread.id))
+    }
+
+    /// Archives a thread: it leaves `thread_list` (see `archived: true`) and cannot run turns.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] for an unknown thread.
+    pub async fn thread_archive(&self, thread_id: &str) -> Result<proto::ThreadArchiveResponse> {
+        let params = proto::ThreadArchiveParams {
+            thread_id: thread_id.to_string(),
+        };
+        self.call::<requests::ThreadArchive>(&params).await
+    }
+
+    /// Unarchives a thread and loads it, so the returned thread can run turns at once (the
+    /// official SDK returns a thread that fails with "thread not found" until resumed).
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] for an unknown thread.
+    pub async fn thread_unarchive(&self, thread_id: &str) -> Result<AsyncThread> {
+        let params = proto::ThreadUnarchiveParams {
+            thread_id: thread_id.to_string(),
+        };
+        let response = self.call::<requests::ThreadUnarchive>(&params).await?;
+        self.thread_resume(&response.thread.id, ThreadResumeOptions::default())
+            .await
+    }
+
+    /// A handle to a thread by id, without any request. It can run turns if the thread is
+    /// loaded in this runtime (started, resumed or forked here); otherwise resume it first.
+    pub fn thread(&self, thread_id: impl Into<String>) -> AsyncThread {
+        AsyncThread::new(self.clone(), thread_id.into())
     }
 
     /// Closes the client: closes the runtime's stdin, gives it `shutdown_grace` to exit, then
@@ -222,6 +412,18 @@ impl Drop for ClientInner {
         if spawned.is_err() {
             self.conn.shutdown_blocking(Duration::ZERO);
         }
+    }
+}
+
+/// Removes a secret from an error's text (the runtime could echo it back).
+fn redact(error: Error, secret: &str) -> Error {
+    match error {
+        Error::JsonRpc { method, mut error } if !secret.is_empty() => {
+            error.message = error.message.replace(secret, "[redacted]");
+            error.data = None;
+            Error::JsonRpc { method, error }
+        }
+        other => other,
     }
 }
 

@@ -5,15 +5,33 @@ pub mod codex;
 pub mod config;
 pub mod error;
 pub mod handler;
+pub mod inputs;
+pub mod login;
 pub mod metadata;
 pub mod retry;
 pub mod router;
 mod rpc;
+pub mod sandbox;
 pub mod thread;
 pub mod transport;
 pub mod turn;
 
+/// The protocol types, generated from the runtime's JSON Schema (`openai-codex-protocol`).
+pub use openai_codex_protocol as types;
+
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;
-pub use error::{Error, Result};
+pub use error::{is_retryable_error, Error, ErrorCode, ErrorKind, Result, RpcError};
+pub use inputs::{
+    ExternalContent, ExternalMessage, ImageInput, Input, InputItem, LocalImageInput, MentionInput,
+    RunInput, SkillInput, TextInput,
+};
+pub use login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
 pub use retry::{retry_on_overload, RetryOptions};
+pub use router::{GlobalEvent, TurnEvent};
+pub use sandbox::{ApprovalMode, Sandbox};
+pub use thread::{
+    AsyncThread, ThreadForkOptions, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions,
+    TurnOptions,
+};
+pub use turn::{AsyncTurnHandle, TurnResult, TurnStream};

@@ -82,6 +82,8 @@ struct RouteKeys<'a> {
     turn: Option<TurnKey<'a>>,
     #[serde(rename = "loginId", borrow, default)]
     login_id: Option<Cow<'a, str>>,
+    #[serde(rename = "threadId", borrow, default)]
+    thread_id: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -162,6 +164,8 @@ pub(crate) struct Router {
     logins: Mutex<(HashMap<String, LoginSlot>, VecDeque<String>)>,
     global: Mutex<Option<broadcast::Sender<Arc<ServerNotification>>>>,
     closed: Mutex<Option<ClosedReason>>,
+    /// Per-thread listeners for new turns (compaction and goal turns start by themselves).
+    turn_watchers: Mutex<HashMap<String, Vec<tokio::sync::mpsc::UnboundedSender<String>>>>,
     delta_bound: usize,
 }
 
@@ -179,6 +183,7 @@ impl Router {
             logins: Mutex::default(),
             global: Mutex::new(Some(global)),
             closed: Mutex::new(None),
+            turn_watchers: Mutex::default(),
             delta_bound: delta_bound.max(1),
         }
     }
@@ -197,7 +202,14 @@ impl Router {
         }
         let turn_id = keys.turn_id.or_else(|| keys.turn.and_then(|t| t.id));
         match turn_id {
-            Some(turn_id) => self.route_turn(&turn_id, notification),
+            Some(turn_id) => {
+                if notification.method() == "turn/started" {
+                    if let Some(thread_id) = keys.thread_id.as_deref() {
+                        self.announce_turn(thread_id, &turn_id);
+                    }
+                }
+                self.route_turn(&turn_id, notification)
+            }
             None => self.publish_global(Arc::new(notification)),
         }
     }
@@ -334,6 +346,32 @@ impl Router {
         }
     }
 
+    fn announce_turn(&self, thread_id: &str, turn_id: &str) {
+        let mut watchers = self.turn_watchers.lock().expect("router poisoned");
+        if let Some(list) = watchers.get_mut(thread_id) {
+            list.retain(|w| w.send(turn_id.to_string()).is_ok());
+            if list.is_empty() {
+                watchers.remove(thread_id);
+            }
+        }
+    }
+
+    /// Learns the id of every turn that starts on `thread_id` from now on, until the receiver
+    /// is dropped.
+    pub(crate) fn watch_thread_turns(
+        &self,
+        thread_id: &str,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.turn_watchers
+            .lock()
+            .expect("router poisoned")
+            .entry(thread_id.to_string())
+            .or_default()
+            .push(tx);
+        rx
+    }
+
     /// Subscribes to the global stream.
     pub(crate) fn subscribe_global(&self) -> Option<broadcast::Receiver<Arc<ServerNotification>>> {
         self.global
@@ -427,6 +465,8 @@ impl Router {
             }
         }
         logins.1.clear();
+        drop(logins);
+        self.turn_watchers.lock().expect("router poisoned").clear();
     }
 
     #[cfg(test)]

@@ -169,10 +169,6 @@ impl Connection {
         self.shared.process.as_ref().map(|p| p.id())
     }
 
-    pub(crate) fn process(&self) -> Option<&Arc<ChildProcess>> {
-        self.shared.process.as_ref()
-    }
-
     pub(crate) fn set_handler(&self, handler: Arc<dyn ServerRequestHandler>) {
         *self.shared.handler.write().expect("handler lock poisoned") = handler;
     }

@@ -47,3 +47,625 @@ impl Drop for TurnLockGuard<'_> {
         }
     }
 }
+
+use openai_codex_protocol::{self as proto, requests, ServerNotification};
+use serde_json::Value;
+
+use crate::codex::AsyncCodex;
+use crate::error::{Error, Result};
+use crate::inputs::RunInput;
+use crate::sandbox::{ApprovalMode, Sandbox};
+use crate::turn::{AsyncTurnHandle, TurnResult};
+
+/// Generates consuming, `#[must_use]` setters for `Option` fields of an options struct.
+macro_rules! setters {
+    ($ty:ident { $($field:ident : $arg:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets `", stringify!($field), "`.")]
+                #[must_use]
+                pub fn $field(mut self, value: impl Into<$arg>) -> Self {
+                    self.$field = Some(value.into());
+                    self
+                }
+            )*
+        }
+    };
+}
+
+/// Options of [`AsyncCodex::thread_start`]. Unset fields are not sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ThreadStartOptions {
+    /// Approval mode; `None` means the default, [`ApprovalMode::AutoReview`].
+    pub approval_mode: Option<ApprovalMode>,
+    /// Replaces the model's base instructions.
+    pub base_instructions: Option<String>,
+    /// Config overrides as a JSON object of `config.toml` keys (e.g. `{"model_reasoning_effort": "high"}`).
+    pub config: Option<Value>,
+    /// The thread's working directory.
+    pub cwd: Option<String>,
+    /// Extra developer instructions.
+    pub developer_instructions: Option<String>,
+    /// An ephemeral thread is not persisted (cannot be listed, resumed or read with turns).
+    pub ephemeral: Option<bool>,
+    /// The model slug.
+    pub model: Option<String>,
+    /// The model provider id.
+    pub model_provider: Option<String>,
+    /// The personality.
+    pub personality: Option<proto::Personality>,
+    /// The sandbox preset.
+    pub sandbox: Option<Sandbox>,
+    /// A service name for attribution.
+    pub service_name: Option<String>,
+    /// The service tier (sticky for the thread).
+    pub service_tier: Option<String>,
+    /// Why the session starts (`startup` / `clear`).
+    pub session_start_source: Option<proto::ThreadStartSource>,
+    /// Who starts the thread (`user`, `subagent`, ... or any string).
+    pub thread_source: Option<String>,
+}
+setters!(ThreadStartOptions {
+    approval_mode: ApprovalMode,
+    base_instructions: String,
+    config: Value,
+    cwd: String,
+    developer_instructions: String,
+    ephemeral: bool,
+    model: String,
+    model_provider: String,
+    personality: proto::Personality,
+    sandbox: Sandbox,
+    service_name: String,
+    service_tier: String,
+    session_start_source: proto::ThreadStartSource,
+    thread_source: String,
+});
+
+/// Options of [`AsyncCodex::thread_resume`]. Unset fields keep what the thread has.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ThreadResumeOptions {
+    /// Approval mode; `None` keeps the thread's stored policy.
+    pub approval_mode: Option<ApprovalMode>,
+    /// Replaces the base instructions.
+    pub base_instructions: Option<String>,
+    /// Config overrides (JSON object).
+    pub config: Option<Value>,
+    /// The working directory.
+    pub cwd: Option<String>,
+    /// Developer instructions.
+    pub developer_instructions: Option<String>,
+    /// Whether the response carries the full history. Defaults to `false` (the runtime's
+    /// full-history hydration is deprecated; read turns with `thread/turns/list` instead).
+    pub include_turns: Option<bool>,
+    /// The model slug.
+    pub model: Option<String>,
+    /// The model provider id.
+    pub model_provider: Option<String>,
+    /// The personality.
+    pub personality: Option<proto::Personality>,
+    /// The sandbox preset.
+    pub sandbox: Option<Sandbox>,
+    /// The service tier.
+    pub service_tier: Option<String>,
+}
+setters!(ThreadResumeOptions {
+    approval_mode: ApprovalMode,
+    base_instructions: String,
+    config: Value,
+    cwd: String,
+    developer_instructions: String,
+    include_turns: bool,
+    model: String,
+    model_provider: String,
+    personality: proto::Personality,
+    sandbox: Sandbox,
+    service_tier: String,
+});
+
+/// Options of [`AsyncCodex::thread_fork`].
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ThreadForkOptions {
+    /// Approval mode; `None` keeps the source thread's policy.
+    pub approval_mode: Option<ApprovalMode>,
+    /// Replaces the base instructions.
+    pub base_instructions: Option<String>,
+    /// Config overrides (JSON object).
+    pub config: Option<Value>,
+    /// The working directory.
+    pub cwd: Option<String>,
+    /// Developer instructions.
+    pub developer_instructions: Option<String>,
+    /// Whether the fork is ephemeral.
+    pub ephemeral: Option<bool>,
+    /// Whether the response carries the full history (default `false`; see
+    /// [`ThreadResumeOptions::include_turns`]).
+    pub include_turns: Option<bool>,
+    /// Fork up to and including this turn (default: the whole history).
+    pub last_turn_id: Option<String>,
+    /// The model slug.
+    pub model: Option<String>,
+    /// The model provider id.
+    pub model_provider: Option<String>,
+    /// The sandbox preset.
+    pub sandbox: Option<Sandbox>,
+    /// The service tier.
+    pub service_tier: Option<String>,
+    /// Who starts the thread.
+    pub thread_source: Option<String>,
+}
+setters!(ThreadForkOptions {
+    approval_mode: ApprovalMode,
+    base_instructions: String,
+    config: Value,
+    cwd: String,
+    developer_instructions: String,
+    ephemeral: bool,
+    include_turns: bool,
+    last_turn_id: String,
+    model: String,
+    model_provider: String,
+    sandbox: Sandbox,
+    service_tier: String,
+    thread_source: String,
+});
+
+/// Filters of [`AsyncCodex::thread_list`]. Unset fields are not sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ThreadListOptions {
+    /// List archived threads instead of active ones.
+    pub archived: Option<bool>,
+    /// The `nextCursor` of a previous page.
+    pub cursor: Option<String>,
+    /// Only threads with this working directory (or one of these).
+    pub cwd: Option<proto::ThreadListCwdFilter>,
+    /// Page size.
+    pub limit: Option<u32>,
+    /// Only these model providers.
+    pub model_providers: Option<Vec<String>>,
+    /// Full-text search.
+    pub search_term: Option<String>,
+    /// Sort direction.
+    pub sort_direction: Option<proto::SortDirection>,
+    /// Sort key.
+    pub sort_key: Option<proto::ThreadSortKey>,
+    /// Only these sources.
+    pub source_kinds: Option<Vec<proto::ThreadSourceKind>>,
+}
+setters!(ThreadListOptions {
+    archived: bool, cursor: String, cwd: proto::ThreadListCwdFilter, limit: u32,
+    model_providers: Vec<String>, search_term: String, sort_direction: proto::SortDirection,
+    sort_key: proto::ThreadSortKey, source_kinds: Vec<proto::ThreadSourceKind>,
+});
+
+/// Options of one turn ([`AsyncThread::run`] / [`AsyncThread::turn`]). Overrides apply to this
+/// turn and later turns of the thread, as the runtime does.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct TurnOptions {
+    /// Approval mode; `None` keeps the thread's.
+    pub approval_mode: Option<ApprovalMode>,
+    /// The working directory.
+    pub cwd: Option<String>,
+    /// Reasoning effort (`low`, `medium`, `high`, ... any non-empty string the model supports).
+    pub effort: Option<String>,
+    /// The model slug.
+    pub model: Option<String>,
+    /// A JSON Schema (an object) the final answer must follow; applies to this turn only.
+    pub output_schema: Option<Value>,
+    /// The personality.
+    pub personality: Option<proto::Personality>,
+    /// The sandbox preset.
+    pub sandbox: Option<Sandbox>,
+    /// The service tier (sticky).
+    pub service_tier: Option<String>,
+    /// Reasoning summary mode.
+    pub summary: Option<proto::ReasoningSummary>,
+    /// What triggered the turn (`turnTrigger`).
+    pub source: Option<String>,
+    /// The service tier for this turn only.
+    pub turn_service_tier: Option<String>,
+}
+setters!(TurnOptions {
+    approval_mode: ApprovalMode,
+    cwd: String,
+    effort: String,
+    model: String,
+    output_schema: Value,
+    personality: proto::Personality,
+    sandbox: Sandbox,
+    service_tier: String,
+    summary: proto::ReasoningSummary,
+    source: String,
+    turn_service_tier: String,
+});
+
+fn check_object(field: &'static str, value: &Option<Value>) -> Result<()> {
+    match value {
+        Some(v) if !v.is_object() => Err(Error::InvalidInput {
+            field,
+            message: format!("must be a JSON object, got {v}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_non_empty(field: &'static str, value: &Option<String>) -> Result<()> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(Error::InvalidInput {
+            field,
+            message: "must not be empty; leave it unset to keep the default".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn split_approval(
+    mode: Option<ApprovalMode>,
+) -> (
+    Option<proto::AskForApproval>,
+    Option<proto::ApprovalsReviewer>,
+) {
+    match mode.map(ApprovalMode::wire) {
+        Some((policy, reviewer)) => (Some(policy), reviewer),
+        None => (None, None),
+    }
+}
+
+impl ThreadStartOptions {
+    pub(crate) fn to_params(&self) -> Result<proto::ThreadStartParams> {
+        check_object("config", &self.config)?;
+        check_non_empty("model", &self.model)?;
+        let (approval_policy, approvals_reviewer) =
+            split_approval(Some(self.approval_mode.unwrap_or_default()));
+        Ok(proto::ThreadStartParams {
+            approval_policy,
+            approvals_reviewer,
+            base_instructions: self.base_instructions.clone(),
+            config: self.config.clone(),
+            cwd: self.cwd.clone(),
+            developer_instructions: self.developer_instructions.clone(),
+            ephemeral: self.ephemeral,
+            model: self.model.clone(),
+            model_provider: self.model_provider.clone(),
+            personality: self.personality.clone(),
+            sandbox: self.sandbox.map(Sandbox::mode),
+            service_name: self.service_name.clone(),
+            service_tier: self.service_tier.clone(),
+            session_start_source: self.session_start_source.clone(),
+            thread_source: self.thread_source.clone(),
+        })
+    }
+}
+
+impl ThreadResumeOptions {
+    pub(crate) fn to_params(&self, thread_id: &str) -> Result<proto::ThreadResumeParams> {
+        check_object("config", &self.config)?;
+        check_non_empty("model", &self.model)?;
+        let (approval_policy, approvals_reviewer) = split_approval(self.approval_mode);
+        Ok(proto::ThreadResumeParams {
+            approval_policy,
+            approvals_reviewer,
+            base_instructions: self.base_instructions.clone(),
+            config: self.config.clone(),
+            cwd: self.cwd.clone(),
+            developer_instructions: self.developer_instructions.clone(),
+            exclude_turns: Some(!self.include_turns.unwrap_or(false)),
+            model: self.model.clone(),
+            model_provider: self.model_provider.clone(),
+            personality: self.personality.clone(),
+            sandbox: self.sandbox.map(Sandbox::mode),
+            service_tier: self.service_tier.clone(),
+            thread_id: thread_id.to_string(),
+        })
+    }
+}
+
+impl ThreadForkOptions {
+    pub(crate) fn to_params(&self, thread_id: &str) -> Result<proto::ThreadForkParams> {
+        check_object("config", &self.config)?;
+        check_non_empty("model", &self.model)?;
+        if self.ephemeral == Some(true) && self.include_turns == Some(true) {
+            return Err(Error::InvalidInput {
+                field: "include_turns",
+                message: "an ephemeral fork cannot include its turns; drop include_turns".into(),
+            });
+        }
+        let (approval_policy, approvals_reviewer) = split_approval(self.approval_mode);
+        Ok(proto::ThreadForkParams {
+            approval_policy,
+            approvals_reviewer,
+            base_instructions: self.base_instructions.clone(),
+            config: self.config.clone(),
+            cwd: self.cwd.clone(),
+            developer_instructions: self.developer_instructions.clone(),
+            ephemeral: self.ephemeral,
+            exclude_turns: Some(!self.include_turns.unwrap_or(false)),
+            last_turn_id: self.last_turn_id.clone(),
+            model: self.model.clone(),
+            model_provider: self.model_provider.clone(),
+            sandbox: self.sandbox.map(Sandbox::mode),
+            service_tier: self.service_tier.clone(),
+            thread_id: thread_id.to_string(),
+            thread_source: self.thread_source.clone(),
+        })
+    }
+}
+
+impl ThreadListOptions {
+    pub(crate) fn to_params(&self) -> proto::ThreadListParams {
+        proto::ThreadListParams {
+            archived: self.archived,
+            cursor: self.cursor.clone(),
+            cwd: self.cwd.clone(),
+            excluded_thread_ids: None,
+            limit: self.limit,
+            model_providers: self.model_providers.clone(),
+            originators: None,
+            search_term: self.search_term.clone(),
+            section_id: None,
+            sort_direction: self.sort_direction.clone(),
+            sort_key: self.sort_key.clone(),
+            source_kinds: self.source_kinds.clone(),
+            use_state_db_only: None,
+        }
+    }
+}
+
+impl TurnOptions {
+    pub(crate) fn to_params(
+        &self,
+        thread_id: &str,
+        input: RunInput,
+    ) -> Result<proto::TurnStartParams> {
+        check_object("output_schema", &self.output_schema)?;
+        check_non_empty("effort", &self.effort)?;
+        check_non_empty("model", &self.model)?;
+        let (input, tool_output) = match input {
+            RunInput::Items(items) => (items.to_wire()?, None),
+            RunInput::External(message) => (Vec::new(), Some(message.to_wire()?)),
+        };
+        let (approval_policy, approvals_reviewer) = split_approval(self.approval_mode);
+        Ok(proto::TurnStartParams {
+            approval_policy,
+            approvals_reviewer,
+            client_user_message_id: None,
+            cwd: self.cwd.clone(),
+            disabled_plugin_ids: None,
+            effort: self.effort.clone(),
+            input,
+            model: self.model.clone(),
+            output_schema: self.output_schema.clone(),
+            parent_turn_id: None,
+            personality: self.personality.clone(),
+            root_turn_id: None,
+            sandbox_policy: self.sandbox.map(Sandbox::policy),
+            service_tier: self.service_tier.clone(),
+            service_tier_for_turn: self.turn_service_tier.clone(),
+            summary: self.summary.clone(),
+            thread_id: thread_id.to_string(),
+            tool_output,
+            turn_trigger: self.source.clone(),
+        })
+    }
+}
+
+/// A conversation thread. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AsyncThread {
+    codex: AsyncCodex,
+    id: String,
+}
+
+impl PartialEq for AsyncThread {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && std::sync::Arc::ptr_eq(&self.codex.inner, &other.codex.inner)
+    }
+}
+
+impl AsyncThread {
+    pub(crate) fn new(codex: AsyncCodex, id: String) -> Self {
+        Self { codex, id }
+    }
+
+    /// The thread id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The client this thread belongs to.
+    pub fn codex(&self) -> &AsyncCodex {
+        &self.codex
+    }
+
+    /// Starts a turn and waits for its result: the common path.
+    ///
+    /// # Errors
+    /// As [`AsyncThread::turn`] and [`AsyncTurnHandle::run`] (a failed turn is
+    /// [`Error::TurnFailed`] with its partial result).
+    pub async fn run(
+        &self,
+        input: impl Into<RunInput>,
+        options: TurnOptions,
+    ) -> Result<TurnResult> {
+        self.turn(input, options).await?.run().await
+    }
+
+    /// Starts a turn and returns its handle without waiting. Turn starts on one thread are
+    /// serialized; turns on different threads go out in parallel.
+    ///
+    /// If the thread already has an active turn, the runtime adds this input to it (like a
+    /// steer) and the handle is for that active turn, seeing its events from now on.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for bad input or options (nothing is sent); [`Error::JsonRpc`]
+    /// when the runtime refuses (e.g. "thread not found" for a thread that is not loaded).
+    pub async fn turn(
+        &self,
+        input: impl Into<RunInput>,
+        options: TurnOptions,
+    ) -> Result<AsyncTurnHandle> {
+        let params = options.to_params(&self.id, input.into())?;
+        let _guard = self.codex.inner.turn_locks.lock(&self.id).await;
+        let response = self.codex.call::<requests::TurnStart>(&params).await?;
+        let turn_id = response.turn.id;
+        let subscription = self.codex.inner.conn.shared.router.subscribe_turn(&turn_id);
+        Ok(AsyncTurnHandle::new(
+            self.codex.clone(),
+            self.id.clone(),
+            turn_id,
+            subscription,
+        ))
+    }
+
+    /// A handle to an existing turn of this thread (for example one started by a goal or by
+    /// another client). If the turn has already finished, the handle resolves at once from the
+    /// stored history; it never waits for a completion that already happened.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the thread's history cannot be read.
+    pub async fn turn_handle(&self, turn_id: &str) -> Result<AsyncTurnHandle> {
+        let router = &self.codex.inner.conn.shared.router;
+        let subscription = router.subscribe_turn(turn_id);
+        if let Some(result) = self.finished_turn_from_history(turn_id).await? {
+            return Ok(AsyncTurnHandle::finished(
+                self.codex.clone(),
+                self.id.clone(),
+                result,
+            ));
+        }
+        if let Some(done) = router.finished_turn(turn_id) {
+            // Finished here but not (yet) in the stored history: the completion summary is all
+            // there is.
+            if let ServerNotification::TurnCompleted(done) = &*done {
+                let mut turn = done.turn.clone();
+                let items = std::mem::take(&mut turn.items);
+                let result = TurnResult::from_parts(turn, items, None);
+                return Ok(AsyncTurnHandle::finished(
+                    self.codex.clone(),
+                    self.id.clone(),
+                    result,
+                ));
+            }
+        }
+        Ok(AsyncTurnHandle::new(
+            self.codex.clone(),
+            self.id.clone(),
+            turn_id.to_string(),
+            subscription,
+        ))
+    }
+
+    async fn finished_turn_from_history(&self, turn_id: &str) -> Result<Option<TurnResult>> {
+        let params = proto::ThreadTurnsListParams {
+            cursor: None,
+            items_view: Some(proto::TurnItemsView::Full),
+            limit: Some(50),
+            sort_direction: None,
+            thread_id: self.id.clone(),
+        };
+        let page = match self.codex.call::<requests::ThreadTurnsList>(&params).await {
+            Ok(page) => page,
+            // Ephemeral or not-yet-persisted threads have no stored turns: nothing finished.
+            Err(Error::JsonRpc { .. }) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        Ok(page
+            .data
+            .into_iter()
+            .find(|t| t.id == turn_id && t.status != proto::TurnStatus::InProgress)
+            .map(|mut turn| {
+                let items = std::mem::take(&mut turn.items);
+                TurnResult::from_parts(turn, items, None)
+            }))
+    }
+
+    /// Reads the thread (with its turns when `include_turns`).
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] for an unknown or unloaded thread.
+    pub async fn read(&self, include_turns: bool) -> Result<proto::ThreadReadResponse> {
+        let params = proto::ThreadReadParams {
+            include_turns: Some(include_turns),
+            thread_id: self.id.clone(),
+        };
+        self.codex.call::<requests::ThreadRead>(&params).await
+    }
+
+    /// Renames the thread.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty name; [`Error::JsonRpc`] for an unknown thread.
+    pub async fn set_name(&self, name: impl Into<String>) -> Result<proto::ThreadSetNameResponse> {
+        let name = name.into();
+        if name.trim().is_empty() {
+            return Err(Error::InvalidInput {
+                field: "name",
+                message: "a thread name must not be empty".into(),
+            });
+        }
+        let params = proto::ThreadSetNameParams {
+            name,
+            thread_id: self.id.clone(),
+        };
+        self.codex.call::<requests::ThreadNameSet>(&params).await
+    }
+
+    /// Starts compacting the thread's history and returns at once (the compaction runs as a
+    /// turn of its own). Use [`AsyncThread::compact_turn`] to wait for it.
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] for an unknown thread.
+    pub async fn compact(&self) -> Result<proto::ThreadCompactStartResponse> {
+        let params = proto::ThreadCompactStartParams {
+            thread_id: self.id.clone(),
+        };
+        self.codex
+            .call::<requests::ThreadCompactStart>(&params)
+            .await
+    }
+
+    /// Starts compacting and returns the handle of the compaction turn, so it can be awaited
+    /// (`.run().await`) before the next turn (the runtime refuses turns while it compacts).
+    ///
+    /// # Errors
+    /// As [`AsyncThread::compact`]; [`Error::Timeout`] when no compaction turn starts.
+    pub async fn compact_turn(&self) -> Result<AsyncTurnHandle> {
+        let router = &self.codex.inner.conn.shared.router;
+        let mut turns = router.watch_thread_turns(&self.id);
+        let _guard = self.codex.inner.turn_locks.lock(&self.id).await;
+        self.compact().await?;
+        let timeout = self.codex.inner.config.request_timeout;
+        let turn_id = match tokio::time::timeout(timeout, turns.recv()).await {
+            Ok(Some(turn_id)) => turn_id,
+            Ok(None) => {
+                return Err(Error::TransportClosed(
+                    self.codex.inner.conn.closed_reason().unwrap_or_else(|| {
+                        crate::error::ClosedReason {
+                            message: "the connection closed".into(),
+                            exit_status: None,
+                            stderr_tail: Vec::new(),
+                        }
+                    }),
+                ))
+            }
+            Err(_) => {
+                return Err(Error::Timeout {
+                    method: "thread/compact/start (waiting for the compaction turn)".into(),
+                    timeout,
+                })
+            }
+        };
+        let subscription = router.subscribe_turn(&turn_id);
+        Ok(AsyncTurnHandle::new(
+            self.codex.clone(),
+            self.id.clone(),
+            turn_id,
+            subscription,
+        ))
+    }
+}

@@ -1,19 +1,388 @@
-//! Turns (placeholder until the async core lands).
+//! Turns: `AsyncTurnHandle` (stream, steer, interrupt, run) and `TurnResult`.
 
-/// Placeholder turn error.
-#[derive(Clone, Debug)]
-pub struct TurnErrorInfo {
-    /// Message.
-    pub message: String,
-    /// Error info.
-    pub codex_error_info: Option<serde_json::Value>,
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures::{Stream, StreamExt};
+use openai_codex_protocol::{self as proto, requests, ServerNotification};
+
+use crate::codex::AsyncCodex;
+use crate::error::{Error, Result, TurnFailed};
+use crate::inputs::Input;
+use crate::router::{TurnEvent, TurnSubscription};
+
+/// What a finished turn produced.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct TurnResult {
+    /// The turn id.
+    pub id: String,
+    /// `completed`, `interrupted` (or `failed`, inside [`Error::TurnFailed`]).
+    pub status: proto::TurnStatus,
+    /// The runtime's error for a failed turn.
+    pub error: Option<proto::TurnError>,
+    /// When the turn started (Unix seconds).
+    pub started_at: Option<i64>,
+    /// When the turn completed (Unix seconds).
+    pub completed_at: Option<i64>,
+    /// How long the turn took.
+    pub duration_ms: Option<i64>,
+    /// The answer: the last agent message with phase `final_answer`, else the last agent
+    /// message without a phase, else `None`.
+    pub final_response: Option<String>,
+    /// Every item completed in this turn (`item/completed`), in order.
+    pub items: Vec<proto::ThreadItem>,
+    /// The turn's last token usage report.
+    pub usage: Option<proto::ThreadTokenUsage>,
 }
 
-/// Placeholder result.
+impl TurnResult {
+    /// Builds the result from a completed turn and the collected items and usage.
+    pub(crate) fn from_parts(
+        turn: proto::Turn,
+        items: Vec<proto::ThreadItem>,
+        usage: Option<proto::ThreadTokenUsage>,
+    ) -> Self {
+        let final_response = final_response(&items);
+        Self {
+            id: turn.id,
+            status: turn.status,
+            error: turn.error,
+            started_at: turn.started_at,
+            completed_at: turn.completed_at,
+            duration_ms: turn.duration_ms,
+            final_response,
+            items,
+            usage,
+        }
+    }
+
+    /// `Ok(self)` unless the turn failed, in which case [`Error::TurnFailed`] carries it.
+    pub(crate) fn into_result(self) -> Result<Self> {
+        if self.status == proto::TurnStatus::Failed {
+            Err(Error::TurnFailed(TurnFailed {
+                result: Box::new(self),
+            }))
+        } else {
+            Ok(self)
+        }
+    }
+}
+
+/// The official SDK's rule: walk agent messages from last to first; the first `final_answer`
+/// wins; otherwise the last phase-less message; commentary never counts.
+pub(crate) fn final_response(items: &[proto::ThreadItem]) -> Option<String> {
+    let mut phaseless = None;
+    for item in items.iter().rev() {
+        if let proto::ThreadItem::AgentMessage(message) = item {
+            match &message.phase {
+                Some(proto::MessagePhase::FinalAnswer) => return Some(message.text.clone()),
+                None if phaseless.is_none() => phaseless = Some(message.text.clone()),
+                _ => {}
+            }
+        }
+    }
+    phaseless
+}
+
+/// Collects a turn's result from its events.
+#[derive(Debug, Default)]
+struct Collector {
+    items: Vec<proto::ThreadItem>,
+    usage: Option<proto::ThreadTokenUsage>,
+    result: Option<TurnResult>,
+}
+
+impl Collector {
+    fn observe(&mut self, turn_id: &str, event: &ServerNotification) {
+        match event {
+            ServerNotification::ItemCompleted(n) => self.items.push(n.item.clone()),
+            ServerNotification::ThreadTokenUsageUpdated(n) => {
+                self.usage = Some(n.token_usage.clone());
+            }
+            ServerNotification::TurnCompleted(n) if n.turn.id == turn_id => {
+                let items = std::mem::take(&mut self.items);
+                self.result = Some(TurnResult::from_parts(
+                    n.turn.clone(),
+                    items,
+                    self.usage.clone(),
+                ));
+            }
+            ServerNotification::Unknown { method, params } if method == "turn/completed" => {
+                // The payload did not match the schema; still end the turn with what we know.
+                let status = params
+                    .pointer("/turn/status")
+                    .and_then(|s| serde_json::from_value(s.clone()).ok())
+                    .unwrap_or(proto::TurnStatus::Unknown("undecodable".into()));
+                let turn = proto::Turn {
+                    completed_at: None,
+                    duration_ms: None,
+                    error: params
+                        .pointer("/turn/error")
+                        .and_then(|e| serde_json::from_value(e.clone()).ok()),
+                    id: turn_id.to_string(),
+                    items: Vec::new(),
+                    items_view: None,
+                    root_turn_id: None,
+                    started_at: None,
+                    status,
+                };
+                let items = std::mem::take(&mut self.items);
+                self.result = Some(TurnResult::from_parts(turn, items, self.usage.clone()));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[derive(Debug)]
+struct HandleState {
+    /// The handle's own subscriber: everything since the turn started. A stream borrows it and
+    /// gives it back when dropped, so a later `stream()`/`run()` continues where it stopped.
+    subscription: Mutex<Option<TurnSubscription>>,
+    collector: Mutex<Collector>,
+}
+
+/// A handle to one turn: stream its events, steer it, interrupt it, or wait for its result.
+///
+/// Cheap to clone; clones share the subscription and the collected result. `run()` may be
+/// called any number of times (also after `stream()` finished) and returns the same result.
 #[derive(Clone, Debug)]
-pub struct TurnResult {
-    /// Turn id.
-    pub id: String,
-    /// Error.
-    pub error: Option<TurnErrorInfo>,
+pub struct AsyncTurnHandle {
+    codex: AsyncCodex,
+    thread_id: String,
+    id: String,
+    state: Arc<HandleState>,
+}
+
+impl AsyncTurnHandle {
+    pub(crate) fn new(
+        codex: AsyncCodex,
+        thread_id: String,
+        id: String,
+        subscription: TurnSubscription,
+    ) -> Self {
+        Self {
+            codex,
+            thread_id,
+            id,
+            state: Arc::new(HandleState {
+                subscription: Mutex::new(Some(subscription)),
+                collector: Mutex::default(),
+            }),
+        }
+    }
+
+    /// A handle whose result is already known (a turn that finished before the handle existed).
+    pub(crate) fn finished(codex: AsyncCodex, thread_id: String, result: TurnResult) -> Self {
+        Self {
+            codex,
+            thread_id,
+            id: result.id.clone(),
+            state: Arc::new(HandleState {
+                subscription: Mutex::new(None),
+                collector: Mutex::new(Collector {
+                    result: Some(result),
+                    ..Collector::default()
+                }),
+            }),
+        }
+    }
+
+    /// The turn id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The thread this turn belongs to.
+    pub fn thread_id(&self) -> &str {
+        &self.thread_id
+    }
+
+    /// The result, if the turn has finished and its completion was seen.
+    pub fn result(&self) -> Option<TurnResult> {
+        self.state
+            .collector
+            .lock()
+            .expect("collector poisoned")
+            .result
+            .clone()
+    }
+
+    /// This turn's notifications, in order, ending after `turn/completed`. Every
+    /// [`TurnEvent::Notification`] belongs to this turn; [`TurnEvent::Lagged`] marks deltas
+    /// dropped because this consumer fell far behind (see `CodexConfig::stream_buffer`).
+    ///
+    /// The first stream sees the turn from its start. Dropping a stream mid-turn is safe: the
+    /// next `stream()` or `run()` continues where it stopped. While one stream is active, another
+    /// `stream()` on a clone sees events from the moment it is created. A finished turn's stream
+    /// is empty.
+    pub fn stream(&self) -> TurnStream {
+        let finished = self.result().is_some();
+        let subscription = if finished {
+            None
+        } else {
+            self.state
+                .subscription
+                .lock()
+                .expect("subscription poisoned")
+                .take()
+                .or_else(|| Some(self.codex.inner.conn.shared.router.subscribe_turn(&self.id)))
+        };
+        TurnStream {
+            subscription,
+            state: Arc::clone(&self.state),
+            turn_id: self.id.clone(),
+        }
+    }
+
+    /// Waits for the turn to finish and returns its result.
+    ///
+    /// # Errors
+    /// [`Error::TurnFailed`] (carrying the partial result: items, usage, the `TurnError`) when
+    /// the turn failed; [`Error::TransportClosed`] when the runtime went away first. An
+    /// interrupted turn is not an error: its status says `interrupted`.
+    pub async fn run(&self) -> Result<TurnResult> {
+        if let Some(result) = self.result() {
+            return result.into_result();
+        }
+        let mut stream = self.stream();
+        while let Some(event) = stream.next().await {
+            event?;
+        }
+        drop(stream);
+        match self.result() {
+            Some(result) => result.into_result(),
+            None => Err(Error::Protocol(format!(
+                "turn {} stream ended without turn/completed",
+                self.id
+            ))),
+        }
+    }
+
+    /// Adds input to the running turn (sent with this turn's id as `expectedTurnId`).
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the turn is no longer active ("no active turn to steer") or
+    /// another turn is active; [`Error::InvalidInput`] for a local image that cannot be read.
+    pub async fn steer(&self, input: impl Into<Input>) -> Result<proto::TurnSteerResponse> {
+        let params = proto::TurnSteerParams {
+            client_user_message_id: None,
+            expected_turn_id: self.id.clone(),
+            input: input.into().to_wire()?,
+            thread_id: self.thread_id.clone(),
+        };
+        self.codex.call::<requests::TurnSteer>(&params).await
+    }
+
+    /// Interrupts the turn; it then completes with status `interrupted`. Interrupting a turn
+    /// that has already finished returns at once without asking the runtime (which would hold a
+    /// repeated interrupt until the thread's next turn ends).
+    ///
+    /// # Errors
+    /// [`Error::JsonRpc`] when the runtime refuses (for example the turn ended meanwhile).
+    pub async fn interrupt(&self) -> Result<proto::TurnInterruptResponse> {
+        if self.result().is_some()
+            || self
+                .codex
+                .inner
+                .conn
+                .shared
+                .router
+                .finished_turn(&self.id)
+                .is_some()
+        {
+            return Ok(proto::TurnInterruptResponse::default());
+        }
+        let params = proto::TurnInterruptParams {
+            thread_id: self.thread_id.clone(),
+            turn_id: self.id.clone(),
+        };
+        self.codex.call::<requests::TurnInterrupt>(&params).await
+    }
+}
+
+/// A stream of one turn's events (see [`AsyncTurnHandle::stream`]).
+#[derive(Debug)]
+pub struct TurnStream {
+    subscription: Option<TurnSubscription>,
+    state: Arc<HandleState>,
+    turn_id: String,
+}
+
+impl Stream for TurnStream {
+    type Item = Result<TurnEvent>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let Some(subscription) = self.subscription.as_mut() else {
+            return Poll::Ready(None);
+        };
+        match Pin::new(subscription).poll_next(cx) {
+            Poll::Ready(Some(Ok(event))) => {
+                if let TurnEvent::Notification(n) = &event {
+                    self.state
+                        .collector
+                        .lock()
+                        .expect("collector poisoned")
+                        .observe(&self.turn_id, n);
+                }
+                Poll::Ready(Some(Ok(event)))
+            }
+            Poll::Ready(None) => {
+                self.subscription = None;
+                Poll::Ready(None)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for TurnStream {
+    fn drop(&mut self) {
+        if let Some(subscription) = self.subscription.take() {
+            if !subscription.is_finished() {
+                let mut slot = self
+                    .state
+                    .subscription
+                    .lock()
+                    .expect("subscription poisoned");
+                if slot.is_none() {
+                    *slot = Some(subscription);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn items(v: serde_json::Value) -> Vec<proto::ThreadItem> {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn msg(text: &str, phase: serde_json::Value) -> serde_json::Value {
+        json!({"type": "agentMessage", "id": text, "text": text, "phase": phase})
+    }
+
+    #[test]
+    fn final_response_follows_the_phase_rules() {
+        let all = items(json!([
+            msg("c", json!("commentary")),
+            msg("FINAL", json!("final_answer")),
+            msg("trailing", json!(null))
+        ]));
+        assert_eq!(final_response(&all).as_deref(), Some("FINAL"));
+        let two = items(json!([
+            msg("first", json!(null)),
+            msg("second", json!(null))
+        ]));
+        assert_eq!(final_response(&two).as_deref(), Some("second"));
+        let only = items(json!([msg("only commentary", json!("commentary"))]));
+        assert_eq!(final_response(&only), None);
+        assert_eq!(final_response(&[]), None);
+    }
 }
