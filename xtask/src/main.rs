@@ -2,6 +2,7 @@
 //!
 //! Each command is a module of its own; `main` only dispatches.
 
+mod ci;
 mod codegen;
 mod runtime;
 mod schema;
@@ -12,6 +13,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  ci                 run every CI check: fmt, codegen --check, clippy, docs, tests
   runtime            install the pinned Codex runtime into target/codex-runtime (idempotent)
   schema             regenerate the JSON Schema bundle from the pinned runtime
   codegen [--check] [--schema-dir DIR] [--out-dir DIR]
@@ -21,6 +23,7 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
         Some("schema") => schema::run(),
         Some("codegen") => codegen::run(&args[1..]),

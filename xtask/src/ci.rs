@@ -1,0 +1,60 @@
+//! `cargo xtask ci`: every check CI runs, in order, failing at the first that fails.
+//!
+//! `.ci/run` installs the pinned runtime and then runs exactly this, so a developer can reproduce
+//! CI with one command.
+
+use std::process::Command;
+
+/// One step: a name and the cargo arguments.
+struct Step {
+    name: &'static str,
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        name: "format",
+        args: &["fmt", "--all", "--", "--check"],
+        env: &[],
+    },
+    Step {
+        name: "generated code is up to date",
+        args: &["run", "--quiet", "--locked", "-p", "xtask", "--", "codegen", "--check"],
+        env: &[],
+    },
+    Step {
+        name: "clippy",
+        args: &["clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        env: &[],
+    },
+    Step {
+        name: "docs",
+        args: &["doc", "--locked", "--workspace", "--no-deps"],
+        env: &[("RUSTDOCFLAGS", "-D warnings")],
+    },
+    Step {
+        name: "tests",
+        args: &["test", "--locked", "--workspace"],
+        env: &[],
+    },
+];
+
+pub(crate) fn run() -> Result<(), String> {
+    crate::runtime::install()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    for step in STEPS {
+        eprintln!("==> {}: cargo {}", step.name, step.args.join(" "));
+        let status = Command::new(&cargo)
+            .args(step.args)
+            .envs(step.env.iter().copied())
+            .current_dir(crate::workspace_root())
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err(format!("step `{}` failed ({status})", step.name));
+        }
+    }
+    eprintln!("==> all checks passed");
+    Ok(())
+}
