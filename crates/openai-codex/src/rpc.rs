@@ -226,7 +226,7 @@ impl Connection {
             Ok(Ok(Ok(result))) => Ok(result),
             Ok(Ok(Err(ReplyError::Rpc(error)))) => Err(Error::JsonRpc {
                 method: method.to_string(),
-                error,
+                error: Box::new(error),
             }),
             Ok(Ok(Err(ReplyError::Closed(reason)))) => Err(Error::TransportClosed(reason)),
             Ok(Err(_)) => Err(Error::TransportClosed(self.closed_reason().unwrap_or_else(
