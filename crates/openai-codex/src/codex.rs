@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::Stream;
+use futures::stream::BoxStream;
 use openai_codex_protocol::ClientRequest;
 use serde_json::Value;
 
@@ -124,9 +124,9 @@ impl AsyncCodex {
     /// config warnings, deprecation notices, thread status and name changes, account updates,
     /// ...). Each call returns an independent subscriber that sees events from now on; a slow one
     /// gets [`GlobalEvent::Lagged`] rather than holding memory. Ends when the connection closes.
-    pub fn events(&self) -> impl Stream<Item = GlobalEvent> + Send + 'static {
+    pub fn events(&self) -> BoxStream<'static, GlobalEvent> {
         let receiver = self.inner.conn.shared.router.subscribe_global();
-        futures::stream::unfold(receiver, |receiver| async move {
+        Box::pin(futures::stream::unfold(receiver, |receiver| async move {
             let mut receiver = receiver?;
             match receiver.recv().await {
                 Ok(event) => Some((GlobalEvent::Notification(event), Some(receiver))),
@@ -135,7 +135,7 @@ impl AsyncCodex {
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }
-        })
+        }))
     }
 
     /// Sends a typed request (any of the generated client requests) and returns its typed
