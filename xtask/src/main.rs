@@ -4,6 +4,7 @@
 
 mod ci;
 mod codegen;
+mod fixtures;
 mod runtime;
 mod schema;
 
@@ -18,6 +19,9 @@ commands:
   schema             regenerate the JSON Schema bundle from the pinned runtime
   codegen [--check] [--schema-dir DIR] [--out-dir DIR]
                      generate the protocol crate's Rust code from the schema (--check: fail on drift)
+  record-fixtures [--out-dir DIR] [SCENARIO..]
+                     record real app-server traffic (pinned runtime + scripted model) as JSON lines
+                     into crates/openai-codex-protocol/tests/fixtures
 ";
 
 fn main() -> ExitCode {
@@ -27,6 +31,7 @@ fn main() -> ExitCode {
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
         Some("schema") => schema::run(),
         Some("codegen") => codegen::run(&args[1..]),
+        Some("record-fixtures") => fixtures::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
