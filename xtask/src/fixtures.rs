@@ -96,6 +96,26 @@ fn scenarios() -> Vec<Scenario> {
             home: RuntimeHome::builder,
             run: |r| Box::pin(failed_turn(r)),
         },
+        Scenario {
+            name: "file_change_approval",
+            home: RuntimeHome::builder,
+            run: |r| Box::pin(file_change_approval(r)),
+        },
+        Scenario {
+            name: "auto_review",
+            home: RuntimeHome::builder,
+            run: |r| Box::pin(auto_review(r)),
+        },
+        Scenario {
+            name: "interrupt_and_compaction",
+            home: RuntimeHome::builder,
+            run: |r| Box::pin(interrupt_and_compaction(r)),
+        },
+        Scenario {
+            name: "account_login",
+            home: || RuntimeHome::builder().requires_openai_auth(true),
+            run: |r| Box::pin(account_login(r)),
+        },
     ]
 }
 
@@ -109,13 +129,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         match arg.as_str() {
             "--out-dir" => out_dir = it.next().ok_or("--out-dir needs a directory")?.into(),
             flag if flag.starts_with('-') => {
-                return Err(format!("unknown record-fixtures argument `{flag}`\n{USAGE}"))
+                return Err(format!(
+                    "unknown record-fixtures argument `{flag}`\n{USAGE}"
+                ))
             }
             name => only.push(name.to_owned()),
         }
     }
     let all = scenarios();
-    if let Some(unknown) = only.iter().find(|n| all.iter().all(|s| s.name != n.as_str())) {
+    if let Some(unknown) = only
+        .iter()
+        .find(|n| all.iter().all(|s| s.name != n.as_str()))
+    {
         let names: Vec<_> = all.iter().map(|s| s.name).collect();
         return Err(format!(
             "unknown scenario `{unknown}`; known: {}",
@@ -175,8 +200,20 @@ async fn record(scenario: &Scenario) -> Result<Vec<String>, String> {
         pending: VecDeque::new(),
         next_id: 1,
     };
-    recorder.initialize().await?;
-    (scenario.run)(&mut recorder).await?;
+    let outcome = match recorder.initialize().await {
+        Ok(()) => (scenario.run)(&mut recorder).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = outcome {
+        let tail: Vec<String> = recorder.log[recorder.log.len().saturating_sub(6)..]
+            .iter()
+            .map(|entry| {
+                let text = entry.to_string();
+                text.chars().take(300).collect()
+            })
+            .collect();
+        return Err(format!("{e}\nlast messages:\n{}", tail.join("\n")));
+    }
     recorder.settle().await?;
     let Recorder {
         client, home, log, ..
@@ -380,8 +417,11 @@ async fn thread_lifecycle(r: &mut Recorder) -> Result<(), String> {
     let turn = r.turn(&thread, "Second question", |_| None).await?;
     expect_status(&turn, "completed")?;
     let first_turn = str_at(&turn, "/id")?;
-    r.ok("thread/read", json!({"threadId": thread, "includeTurns": true}))
-        .await?;
+    r.ok(
+        "thread/read",
+        json!({"threadId": thread, "includeTurns": true}),
+    )
+    .await?;
     r.ok("thread/turns/list", json!({"threadId": thread, "limit": 1}))
         .await?;
     r.ok("thread/loaded/list", json!({})).await?;
@@ -449,8 +489,10 @@ async fn reasoning_turn(r: &mut Recorder) -> Result<(), String> {
 
 async fn command_approval(r: &mut Recorder) -> Result<(), String> {
     let thread = r
-        .start_thread(json!({"approvalPolicy": "on-request", "approvalsReviewer": "user",
-                             "sandbox": "read-only"}))
+        .start_thread(
+            json!({"approvalPolicy": "on-request", "approvalsReviewer": "user",
+                             "sandbox": "read-only"}),
+        )
         .await?;
     let file = r.home.workspace().join("approved.txt");
     r.home.model().push(
@@ -486,7 +528,7 @@ async fn command_execution(r: &mut Recorder) -> Result<(), String> {
         ResponseScript::new()
             .message(AssistantMessage::commentary("Running it."))
             .exec_command(
-                ExecCommand::new("echo fixture-output; exit 3")
+                ExecCommand::new("echo fixture-output; sleep 0.3; echo more; exit 3")
                     .login(false)
                     .call_id("call_exit"),
             ),
@@ -500,8 +542,11 @@ async fn apply_patch(r: &mut Recorder) -> Result<(), String> {
     let thread = r
         .start_thread(json!({"approvalPolicy": "never", "sandbox": "workspace-write"}))
         .await?;
-    std::fs::write(r.home.workspace().join("notes.txt"), "first\nold line\nlast\n")
-        .map_err(|e| format!("cannot write notes.txt: {e}"))?;
+    std::fs::write(
+        r.home.workspace().join("notes.txt"),
+        "first\nold line\nlast\n",
+    )
+    .map_err(|e| format!("cannot write notes.txt: {e}"))?;
     r.home.model().push(ResponseScript::new().apply_patch(
         "*** Begin Patch\n*** Add File: hello.txt\n+hello\n+world\n\
          *** Update File: notes.txt\n@@\n first\n-old line\n+new line\n last\n*** End Patch\n",
@@ -547,7 +592,112 @@ async fn failed_turn(r: &mut Recorder) -> Result<(), String> {
         .await?;
     r.home.model().push(ResponseScript::server_error());
     let turn = r.turn(&thread, "Fail please", |_| None).await?;
+    expect_status(&turn, "failed")?;
+    // `codexErrorInfo` as an object: `{"httpConnectionFailed":{"httpStatusCode":401}}`.
+    r.home.model().push(ResponseScript::http_error(
+        401,
+        json!({"error": {"message": "bad key"}}).to_string(),
+    ));
+    let turn = r.turn(&thread, "Unauthorized", |_| None).await?;
+    expect_status(&turn, "failed")?;
+    r.home
+        .model()
+        .push(ResponseScript::new().failed("context_length_exceeded", "too long"));
+    let turn = r.turn(&thread, "Too long", |_| None).await?;
     expect_status(&turn, "failed")
+}
+
+async fn file_change_approval(r: &mut Recorder) -> Result<(), String> {
+    let thread = r
+        .start_thread(
+            json!({"approvalPolicy": "on-request", "approvalsReviewer": "user",
+                             "sandbox": "read-only"}),
+        )
+        .await?;
+    r.home.model().push(
+        ResponseScript::new()
+            .apply_patch("*** Begin Patch\n*** Add File: denied.txt\n+no\n*** End Patch\n"),
+    );
+    r.home.model().push(ResponseScript::text("Declined."));
+    let turn = r
+        .turn(&thread, "Add denied.txt", |request| {
+            (request["method"] == "item/fileChange/requestApproval")
+                .then(|| json!({"decision": "decline"}))
+        })
+        .await?;
+    expect_status(&turn, "completed")
+}
+
+async fn auto_review(r: &mut Recorder) -> Result<(), String> {
+    let thread = r
+        .start_thread(
+            json!({"approvalPolicy": "on-request", "approvalsReviewer": "auto_review",
+                             "sandbox": "read-only"}),
+        )
+        .await?;
+    let file = r.home.workspace().join("reviewed.txt");
+    r.home.model().push(
+        ResponseScript::new().exec_command(
+            ExecCommand::new(format!("touch {} && echo reviewed", file.display()))
+                .login(false)
+                .call_id("call_review")
+                .escalated("Need to write"),
+        ),
+    );
+    r.home.model().push(ResponseScript::text("Done."));
+    let turn = r.turn(&thread, "Write it", |_| None).await?;
+    expect_status(&turn, "completed")
+}
+
+async fn interrupt_and_compaction(r: &mut Recorder) -> Result<(), String> {
+    let thread = r
+        .start_thread(json!({"approvalPolicy": "never", "sandbox": "workspace-write"}))
+        .await?;
+    r.home.model().push(
+        ResponseScript::new()
+            .message(AssistantMessage::new("one two three four five six").chunks(6))
+            .delay_between(Duration::from_millis(200)),
+    );
+    let started = r
+        .ok(
+            "turn/start",
+            json!({"threadId": thread, "input": [{"type": "text", "text": "Talk slowly"}],
+                   "approvalPolicy": "on-request"}),
+        )
+        .await?;
+    let turn_id = str_at(&started, "/turn/id")?;
+    r.notification("item/agentMessage/delta").await?;
+    r.ok(
+        "turn/interrupt",
+        json!({"threadId": thread, "turnId": turn_id}),
+    )
+    .await?;
+    let completed = r.notification("turn/completed").await?;
+    expect_status(&completed["params"]["turn"], "interrupted")?;
+    // (A second `turn/interrupt` of the finished turn is not recorded: 0.163.0 never answers it.)
+
+    r.home
+        .model()
+        .set_compaction_summary("Summary of the fixture thread.");
+    r.ok("thread/compact/start", json!({"threadId": thread}))
+        .await?;
+    let completed = r.notification("turn/completed").await?;
+    expect_status(&completed["params"]["turn"], "completed")
+}
+
+async fn account_login(r: &mut Recorder) -> Result<(), String> {
+    r.ok("account/read", json!({})).await?;
+    r.ok(
+        "account/login/start",
+        json!({"type": "apiKey", "apiKey": "sk-fixture"}),
+    )
+    .await?;
+    r.notification("account/login/completed").await?;
+    r.notification("account/updated").await?;
+    r.ok("account/read", json!({})).await?;
+    r.call("account/logout", None).await?;
+    r.notification("account/updated").await?;
+    Ok(())
 }
 
 /// Replaces what changes from run to run by stable placeholders of the same JSON type.
@@ -594,6 +744,8 @@ impl Normalizer {
                 }
             }
         }
+        // The scripted model's address (its port is picked at random) appears in HTTP errors.
+        paths.push((home.model().url(), "http://127.0.0.1:9"));
         // Longest first, so a prefix never shadows a longer spelling.
         paths.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         Self {
@@ -761,9 +913,7 @@ mod tests {
     #[test]
     fn rollout_names_lose_their_time() {
         assert_eq!(
-            replace_rollout_times(
-                "/h/sessions/2025/11/25/rollout-2025-11-25T16-24-51-0000.jsonl"
-            ),
+            replace_rollout_times("/h/sessions/2025/11/25/rollout-2025-11-25T16-24-51-0000.jsonl"),
             "/h/sessions/2000/01/01/rollout-2000-01-01T00-00-00-0000.jsonl"
         );
         assert_eq!(replace_rollout_times("no rollout here"), "no rollout here");

@@ -53,7 +53,11 @@ fn no_unknown(typed: &impl Debug) -> Result<(), String> {
             .is_none_or(|c| !c.is_alphanumeric() && c != '_');
         if starts_word {
             let end = text.len().min(at + 200);
-            let start = text[..at].char_indices().rev().nth(120).map_or(0, |(i, _)| i);
+            let start = text[..at]
+                .char_indices()
+                .rev()
+                .nth(120)
+                .map_or(0, |(i, _)| i);
             let end = (end..=text.len())
                 .find(|&i| text.is_char_boundary(i))
                 .unwrap_or(text.len());
@@ -200,11 +204,7 @@ fn diff(want: &Value, got: &Value) -> Vec<Difference> {
                 out.push(Difference {
                     path: path.to_owned(),
                     dropped: false,
-                    text: format!(
-                        "{shown}: was {}, re-encoded as {}",
-                        short(want),
-                        short(got)
-                    ),
+                    text: format!("{shown}: was {}, re-encoded as {}", short(want), short(got)),
                 })
             }
             _ => {}
@@ -222,7 +222,11 @@ fn diff(want: &Value, got: &Value) -> Vec<Difference> {
 /// `(method, part, path)`, array indices written `*`. Only a member dropped outright is
 /// tolerated; any other difference at these paths still fails.
 const NOT_IN_STABLE_SCHEMA: &[(&str, &str, &str)] = &[
-    ("item/commandExecution/requestApproval", "params", "/availableDecisions"),
+    (
+        "item/commandExecution/requestApproval",
+        "params",
+        "/availableDecisions",
+    ),
     ("thread/started", "params", "/thread/canAcceptDirectInput"),
     ("thread/started", "params", "/thread/environments"),
     ("thread/start", "result", "/activePermissionProfile"),
@@ -245,6 +249,11 @@ const NOT_IN_STABLE_SCHEMA: &[(&str, &str, &str)] = &[
     ("thread/read", "result", "/thread/environments"),
     ("thread/list", "result", "/readStates"),
     ("thread/list", "result", "/data/*/environments"),
+    (
+        "thread/settings/updated",
+        "params",
+        "/threadSettings/multiAgentMode",
+    ),
 ];
 
 /// `path` with array indices replaced by `*`.
@@ -324,8 +333,8 @@ fn raw(params: &Value) -> Result<Box<RawValue>, String> {
 
 /// [`ServerNotification::decode`], then the `params` of its encoding.
 fn notification_codec(method: &str, params: &Value) -> Result<Value, String> {
-    let decoded = ServerNotification::decode(method, &*raw(params)?)
-        .map_err(|e| format!("decode: {e}"))?;
+    let decoded =
+        ServerNotification::decode(method, &*raw(params)?).map_err(|e| format!("decode: {e}"))?;
     if let ServerNotification::Unknown { .. } = decoded {
         return Err("decoded as ServerNotification::Unknown".to_owned());
     }
@@ -692,18 +701,27 @@ fn fixtures_cover_the_main_item_types() {
 fn dispatch_tables_cover_the_schema() {
     let markers: BTreeSet<&str> = CLIENT_REQUEST_MARKERS.iter().copied().collect();
     let table: BTreeSet<&str> = CLIENT_REQUESTS.iter().map(|m| m.method).collect();
-    assert_eq!(markers, table, "client_requests! lists every client request");
+    assert_eq!(
+        markers, table,
+        "client_requests! lists every client request"
+    );
     let markers: BTreeSet<&str> = SERVER_REQUEST_MARKERS.iter().copied().collect();
     let table: BTreeSet<&str> = SERVER_REQUESTS.iter().map(|m| m.method).collect();
-    assert_eq!(markers, table, "server_requests! lists every server request");
+    assert_eq!(
+        markers, table,
+        "server_requests! lists every server request"
+    );
     for info in CLIENT_NOTIFICATIONS {
-        assert!(client_notification(info.method).is_some(), "{}", info.method);
+        assert!(
+            client_notification(info.method).is_some(),
+            "{}",
+            info.method
+        );
     }
     // Every server notification of the schema decodes to its own variant, not `Unknown`: a
     // params object that fails to decode is fine here, landing in `Unknown` is not.
     for info in SERVER_NOTIFICATIONS {
-        if let Ok(decoded) = ServerNotification::decode(info.method, &*raw(&Value::Null).unwrap())
-        {
+        if let Ok(decoded) = ServerNotification::decode(info.method, &*raw(&Value::Null).unwrap()) {
             assert!(
                 !matches!(decoded, ServerNotification::Unknown { .. }),
                 "{} decodes as Unknown",
