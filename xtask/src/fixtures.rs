@@ -10,10 +10,15 @@
 //! {"dir":"s2c","msg":{"id":1,"result":{...}}}
 //! ```
 //!
-//! Values that change from run to run (the home folder, UUIDs, timestamps, process ids) are
-//! replaced by fixed placeholders of the same JSON type, so that re-recording only shows real
-//! protocol changes in the diff. The default out dir is
+//! Values that change from run to run (the home folder, the mock's port, UUIDs, timestamps,
+//! process ids, the host name, the checkout's git commit) are replaced by fixed placeholders of
+//! the same JSON type, so that re-recording only shows real protocol changes in the diff; two
+//! recordings in a row are byte-identical. The default out dir is
 //! `crates/openai-codex-protocol/tests/fixtures`.
+//!
+//! The client announces `capabilities.experimentalApi: true`, as the SDK does by default. The
+//! runtime sends some fields the checked-in (non-experimental) schema lacks whatever the client
+//! announces; the round-trip test lists them.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -796,6 +801,10 @@ impl Normalizer {
             Some("processId") => return "1000".to_owned(),
             // The machine's name.
             Some("serverName") => return "fixture-host".to_owned(),
+            // `thread.gitInfo`: the homes live inside this repository's target folder, so the
+            // runtime reports the checkout's commit and branch.
+            Some("sha") => return "0".repeat(40),
+            Some("branch") => return "main".to_owned(),
             _ => {}
         }
         let mut out = s.to_owned();
