@@ -13,9 +13,13 @@
 //! - a client notification with the `Params` type of its [`client_notifications`] marker.
 //!
 //! The encoded value must equal the original once `null` members are dropped on both sides (the
-//! runtime writes unset optional fields as `null`, the typed side leaves them out). A decoded
-//! value must not hold an `Unknown` variant either: the pinned runtime only sends what its own
-//! schema describes, so an `Unknown` means the generated type does not match the wire.
+//! runtime writes unset optional fields as `null`, the typed side leaves them out). The one
+//! exception is the short list [`NOT_IN_STABLE_SCHEMA`]: members the runtime sends although the
+//! checked-in schema (generated without `--experimental`) has no field for them. A decoded value
+//! must not hold an `Unknown` variant either: every tag and enum value the pinned runtime sends
+//! is in its schema, so an `Unknown` means the generated type does not match the wire.
+//!
+//! `cargo test -p openai-codex-protocol --test round_trip -- --nocapture` prints the coverage.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
