@@ -73,6 +73,17 @@ pub enum GlobalEvent {
     },
 }
 
+/// What a goal watcher sees ([`Router::watch_goal`]).
+#[derive(Clone, Debug)]
+pub(crate) enum GoalSignal {
+    /// A turn started on the thread.
+    TurnStarted(String),
+    /// A turn of the thread completed.
+    TurnCompleted(String),
+    /// `thread/goal/updated` or `thread/goal/cleared`.
+    Goal(Arc<ServerNotification>),
+}
+
 /// The routing keys of a notification, read without decoding the payload.
 #[derive(Deserialize, Default)]
 struct RouteKeys<'a> {
@@ -166,6 +177,9 @@ pub(crate) struct Router {
     closed: Mutex<Option<ClosedReason>>,
     /// Per-thread listeners for new turns (compaction and goal turns start by themselves).
     turn_watchers: Mutex<HashMap<String, Vec<tokio::sync::mpsc::UnboundedSender<String>>>>,
+    /// Per-thread goal listeners: turn starts and ends plus every `thread/goal/*` notification of
+    /// the thread, in the order the runtime sent them (copies; normal routing is unchanged).
+    goal_watchers: Mutex<HashMap<String, Vec<tokio::sync::mpsc::UnboundedSender<GoalSignal>>>>,
     delta_bound: usize,
 }
 
@@ -184,6 +198,7 @@ impl Router {
             global: Mutex::new(Some(global)),
             closed: Mutex::new(None),
             turn_watchers: Mutex::default(),
+            goal_watchers: Mutex::default(),
             delta_bound: delta_bound.max(1),
         }
     }
@@ -201,6 +216,21 @@ impl Router {
             }
         }
         let turn_id = keys.turn_id.or_else(|| keys.turn.and_then(|t| t.id));
+        if let Some(thread_id) = keys.thread_id.as_deref() {
+            let signal = match (method, turn_id.as_deref()) {
+                ("turn/started", Some(turn_id)) => Some(GoalSignal::TurnStarted(turn_id.to_string())),
+                ("turn/completed", Some(turn_id)) => {
+                    Some(GoalSignal::TurnCompleted(turn_id.to_string()))
+                }
+                (m, _) if m.starts_with("thread/goal/") => {
+                    Some(GoalSignal::Goal(Arc::new(notification.clone())))
+                }
+                _ => None,
+            };
+            if let Some(signal) = signal {
+                self.announce_goal(thread_id, signal);
+            }
+        }
         match turn_id {
             Some(turn_id) => {
                 if notification.method() == "turn/started" {
@@ -372,6 +402,32 @@ impl Router {
         rx
     }
 
+    fn announce_goal(&self, thread_id: &str, signal: GoalSignal) {
+        let mut watchers = self.goal_watchers.lock().expect("router poisoned");
+        if let Some(list) = watchers.get_mut(thread_id) {
+            list.retain(|w| w.send(signal.clone()).is_ok());
+            if list.is_empty() {
+                watchers.remove(thread_id);
+            }
+        }
+    }
+
+    /// Learns every turn start and end and every `thread/goal/*` notification of `thread_id`
+    /// from now on, in order, until the receiver is dropped.
+    pub(crate) fn watch_goal(
+        &self,
+        thread_id: &str,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<GoalSignal> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.goal_watchers
+            .lock()
+            .expect("router poisoned")
+            .entry(thread_id.to_string())
+            .or_default()
+            .push(tx);
+        rx
+    }
+
     /// Subscribes to the global stream.
     pub(crate) fn subscribe_global(&self) -> Option<broadcast::Receiver<Arc<ServerNotification>>> {
         self.global
@@ -467,6 +523,7 @@ impl Router {
         logins.1.clear();
         drop(logins);
         self.turn_watchers.lock().expect("router poisoned").clear();
+        self.goal_watchers.lock().expect("router poisoned").clear();
     }
 
     #[cfg(test)]
