@@ -174,7 +174,17 @@ impl AsyncGoalHandle {
                 return Err(self.closed());
             };
             if let Some(turn_id) = self.apply(signal) {
-                return self.thread.turn_handle(&turn_id).await.map(Some);
+                // The router buffered this turn's events from its `turn/started` on (or this
+                // subscription is the first to see them), so the handle sees the whole turn,
+                // with every item, even when it has already finished.
+                let codex = self.thread.codex();
+                let subscription = codex.inner.conn.shared.router.subscribe_turn(&turn_id);
+                return Ok(Some(AsyncTurnHandle::new(
+                    codex.clone(),
+                    self.thread.id().to_string(),
+                    turn_id,
+                    subscription,
+                )));
             }
         }
     }
@@ -257,9 +267,8 @@ impl AsyncThread {
     /// starts for it ([`AsyncGoalHandle::next_turn`]) and waits for its end
     /// ([`AsyncGoalHandle::run`]).
     ///
-    /// The thread must be idle and persisted: not ephemeral, with a rollout on disk (run one
-    /// turn first on a brand-new thread). Goal starts and turn starts on one thread are
-    /// serialized.
+    /// The thread must be idle and persisted: not ephemeral, with a rollout path (a thread
+    /// started here has one at once). Goal starts and turn starts on one thread are serialized.
     ///
     /// ```no_run
     /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
@@ -297,7 +306,7 @@ impl AsyncThread {
         if thread.path.is_none() {
             return Err(Error::InvalidInput {
                 field: "thread",
-                message: "the thread is not persisted yet (no rollout path); run a turn first"
+                message: "the thread is not persisted (it has no rollout path)"
                     .into(),
             });
         }
