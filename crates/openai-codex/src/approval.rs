@@ -985,8 +985,8 @@ mod tests {
             let low = ServerRequestHandler::handle(&DeclineAll, request.clone()).await;
             let high = typed.reply(request).await;
             assert_eq!(
-                serde_json::to_value(&low.as_ref().ok()).unwrap(),
-                serde_json::to_value(&high.as_ref().ok()).unwrap(),
+                serde_json::to_value(low.as_ref().ok()).unwrap(),
+                serde_json::to_value(high.as_ref().ok()).unwrap(),
                 "{method}"
             );
             assert_eq!(
@@ -1000,23 +1000,33 @@ mod tests {
     #[tokio::test]
     async fn accept_all_accepts_only_approvals() {
         let typed = TypedHandler::new(AcceptAll);
-        let replies: Vec<ServerRequestReply> = futures::future::join_all(
-            sample_params().into_iter().map(|r| typed.reply(r)),
-        )
-        .await;
+        let replies: Vec<ServerRequestReply> =
+            futures::future::join_all(sample_params().into_iter().map(|r| typed.reply(r))).await;
         assert_eq!(replies[0].as_ref().unwrap(), &json!({"decision": "accept"}));
         assert_eq!(replies[1].as_ref().unwrap(), &json!({"decision": "accept"}));
         assert_eq!(
             replies[2].as_ref().unwrap(),
             &json!({"permissions": {}, "scope": "turn"})
         );
-        assert_eq!(replies[3].as_ref().unwrap_err().code, ErrorCode::METHOD_NOT_FOUND);
+        assert_eq!(
+            replies[3].as_ref().unwrap_err().code,
+            ErrorCode::METHOD_NOT_FOUND
+        );
         assert_eq!(replies[4].as_ref().unwrap(), &json!({"action": "decline"}));
         for n in [5, 6, 7, 10] {
-            assert_eq!(replies[n].as_ref().unwrap_err().code, ErrorCode::METHOD_NOT_FOUND);
+            assert_eq!(
+                replies[n].as_ref().unwrap_err().code,
+                ErrorCode::METHOD_NOT_FOUND
+            );
         }
-        assert_eq!(replies[8].as_ref().unwrap(), &json!({"decision": "approved"}));
-        assert_eq!(replies[9].as_ref().unwrap(), &json!({"decision": "approved"}));
+        assert_eq!(
+            replies[8].as_ref().unwrap(),
+            &json!({"decision": "approved"})
+        );
+        assert_eq!(
+            replies[9].as_ref().unwrap(),
+            &json!({"decision": "approved"})
+        );
     }
 
     #[tokio::test(start_paused = true)]

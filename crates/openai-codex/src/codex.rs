@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use openai_codex_protocol::{self as proto, requests};
 
+use crate::approval::{RequestHandler, TypedHandler};
 use crate::config::CodexConfig;
 use crate::error::{Error, Result};
-use crate::approval::{RequestHandler, TypedHandler};
 use crate::handler::{DeclineAll, ServerRequestHandler};
 use crate::login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
 use crate::metadata::Metadata;
@@ -160,14 +160,12 @@ impl AsyncCodex {
         let receiver = self.inner.conn.shared.router.subscribe_global();
         futures::stream::unfold(receiver, |receiver| async move {
             let mut receiver = receiver?;
-            loop {
-                match receiver.recv().await {
-                    Ok(event) => return Some((GlobalEvent::Notification(event), Some(receiver))),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        return Some((GlobalEvent::Lagged { missed }, Some(receiver)))
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            match receiver.recv().await {
+                Ok(event) => Some((GlobalEvent::Notification(event), Some(receiver))),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    Some((GlobalEvent::Lagged { missed }, Some(receiver)))
                 }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }
         })
     }

@@ -78,7 +78,11 @@ impl std::fmt::Debug for CodexConfig {
             .env
             .iter()
             .map(|(k, v)| {
-                let shown = if looks_secret(k) { "[redacted]" } else { v.as_str() };
+                let shown = if looks_secret(k) {
+                    "[redacted]"
+                } else {
+                    v.as_str()
+                };
                 (k.as_str(), shown)
             })
             .collect();

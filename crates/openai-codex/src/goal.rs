@@ -92,13 +92,18 @@ impl AsyncGoalHandle {
     }
 
     fn closed(&self) -> Error {
-        Error::TransportClosed(self.thread.codex().inner.conn.closed_reason().unwrap_or_else(
-            || ClosedReason {
-                message: "the connection closed".into(),
-                exit_status: None,
-                stderr_tail: Vec::new(),
-            },
-        ))
+        Error::TransportClosed(
+            self.thread
+                .codex()
+                .inner
+                .conn
+                .closed_reason()
+                .unwrap_or_else(|| ClosedReason {
+                    message: "the connection closed".into(),
+                    exit_status: None,
+                    stderr_tail: Vec::new(),
+                }),
+        )
     }
 
     /// Applies one signal; returns a turn id when a turn started.
@@ -306,8 +311,7 @@ impl AsyncThread {
         if thread.path.is_none() {
             return Err(Error::InvalidInput {
                 field: "thread",
-                message: "the thread is not persisted (it has no rollout path)"
-                    .into(),
+                message: "the thread is not persisted (it has no rollout path)".into(),
             });
         }
         if !matches!(thread.status, proto::ThreadStatus::Idle(_)) {

@@ -218,7 +218,9 @@ impl Router {
         let turn_id = keys.turn_id.or_else(|| keys.turn.and_then(|t| t.id));
         if let Some(thread_id) = keys.thread_id.as_deref() {
             let signal = match (method, turn_id.as_deref()) {
-                ("turn/started", Some(turn_id)) => Some(GoalSignal::TurnStarted(turn_id.to_string())),
+                ("turn/started", Some(turn_id)) => {
+                    Some(GoalSignal::TurnStarted(turn_id.to_string()))
+                }
                 ("turn/completed", Some(turn_id)) => {
                     Some(GoalSignal::TurnCompleted(turn_id.to_string()))
                 }

@@ -112,11 +112,11 @@ struct Issuer {
 }
 
 fn b64url(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in data.chunks(3) {
-        let n = chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
         for i in 0..=chunk.len() {
             out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
@@ -157,8 +157,10 @@ async fn start_issuer() -> (SocketAddr, Arc<Issuer>) {
             // Still pending the first time.
             return StatusCode::FORBIDDEN.into_response();
         }
-        Json(json!({"authorization_code": "code-1", "code_challenge": "challenge",
-                    "code_verifier": "verifier"}))
+        Json(
+            json!({"authorization_code": "code-1", "code_challenge": "challenge",
+                    "code_verifier": "verifier"}),
+        )
         .into_response()
     }
     async fn oauth(State(s): State<Arc<Issuer>>) -> Json<Value> {
@@ -168,8 +170,10 @@ async fn start_issuer() -> (SocketAddr, Arc<Issuer>) {
     async fn check(State(s): State<Arc<Issuer>>) -> Json<Value> {
         s.hits.lock().unwrap().push("accounts/check".into());
         // The runtime insists on an HTTPS origin; this one is local and never answers.
-        Json(json!({"accounts": [{"id": "acct-mock", "workspace_backend_origin": "https://127.0.0.1:9",
-                                  "account_routing_override": "NO_CONSTRAINT"}]}))
+        Json(
+            json!({"accounts": [{"id": "acct-mock", "workspace_backend_origin": "https://127.0.0.1:9",
+                                  "account_routing_override": "NO_CONSTRAINT"}]}),
+        )
     }
     async fn other(State(s): State<Arc<Issuer>>, uri: Uri) -> StatusCode {
         s.hits.lock().unwrap().push(format!("other {uri}"));
@@ -211,7 +215,10 @@ async fn device_code_login_completes_against_a_local_issuer() {
     let (_home, codex) = chatgpt_client(addr).await;
     let login = codex.login_chatgpt_device_code().await.unwrap();
     assert_eq!(login.user_code, "MOCK-1234");
-    assert_eq!(login.verification_url, format!("http://{addr}/codex/device"));
+    assert_eq!(
+        login.verification_url,
+        format!("http://{addr}/codex/device")
+    );
     let done = login.wait_timeout(LIMIT).await.unwrap();
     assert!(done.success, "{done:?} {:?}", issuer.hits.lock().unwrap());
     assert_eq!(done.login_id.as_deref(), Some(login.login_id.as_str()));
@@ -227,7 +234,12 @@ async fn device_code_login_completes_against_a_local_issuer() {
         other => panic!("expected a ChatGPT account, got {other:?}"),
     }
     let hits = issuer.hits.lock().unwrap().clone();
-    for step in ["usercode", "deviceauth/token", "oauth/token", "accounts/check"] {
+    for step in [
+        "usercode",
+        "deviceauth/token",
+        "oauth/token",
+        "accounts/check",
+    ] {
         assert!(hits.iter().any(|h| h == step), "{step} missing in {hits:?}");
     }
     codex.logout().await.unwrap();
@@ -241,9 +253,10 @@ async fn device_code_failure_offline_is_a_typed_error() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let home = RuntimeHome::new().unwrap();
-    let config = home
-        .config()
-        .env("CODEX_APP_SERVER_LOGIN_ISSUER", format!("http://127.0.0.1:{port}"));
+    let config = home.config().env(
+        "CODEX_APP_SERVER_LOGIN_ISSUER",
+        format!("http://127.0.0.1:{port}"),
+    );
     let codex = AsyncCodex::new(config).await.unwrap();
     let err = codex.login_chatgpt_device_code().await.unwrap_err();
     match &err {
@@ -269,7 +282,10 @@ async fn http_get(url: &str) -> (String, Option<String>) {
     let status = response.lines().next().unwrap_or_default().to_owned();
     let location = response
         .lines()
-        .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+        .find_map(|l| {
+            l.strip_prefix("location: ")
+                .or_else(|| l.strip_prefix("Location: "))
+        })
         .map(str::to_owned);
     (status, location)
 }
@@ -320,7 +336,9 @@ async fn chatgpt_browser_login_cancel_and_complete() {
     // Start again and complete it the way a browser would: call the local callback with the
     // state from the auth URL. The runtime exchanges the code at the fake issuer.
     let login = codex.login_chatgpt().await.unwrap();
-    let state = query(&login.auth_url).remove("state").expect("state in auth url");
+    let state = query(&login.auth_url)
+        .remove("state")
+        .expect("state in auth url");
     let mut reply = (String::new(), None);
     for _ in 0..50 {
         // The listener may need a moment after the previous one closed.

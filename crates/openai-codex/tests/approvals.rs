@@ -50,7 +50,10 @@ fn commands(items: &[ThreadItem]) -> Vec<&proto::CommandExecutionThreadItem> {
 /// Records the params of every command approval and answers with `decision`.
 fn command_handler(
     decision: CommandExecutionApprovalDecision,
-) -> (Handlers, Arc<Mutex<Vec<proto::CommandExecutionRequestApprovalParams>>>) {
+) -> (
+    Handlers,
+    Arc<Mutex<Vec<proto::CommandExecutionRequestApprovalParams>>>,
+) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = Arc::clone(&seen);
     let handler = Handlers::new().on_command_approval(move |params| {
@@ -76,11 +79,13 @@ async fn accepted_command_approval_runs_the_command_and_thread_handlers_win() {
     thread.set_handler(handler);
 
     let file = home.workspace().join("approved.txt");
-    home.model().push(ResponseScript::new().exec_command(
-        ExecCommand::new(format!("touch {} && echo created", file.display()))
-            .login(false)
-            .escalated("Need to create a file"),
-    ));
+    home.model().push(
+        ResponseScript::new().exec_command(
+            ExecCommand::new(format!("touch {} && echo created", file.display()))
+                .login(false)
+                .escalated("Need to create a file"),
+        ),
+    );
     home.model().push(ResponseScript::text("Created."));
     let result = thread
         .run("Create the file", TurnOptions::default())
@@ -108,11 +113,13 @@ async fn declined_command_approval_continues_the_turn() {
     codex.set_handler(handler);
     let thread = manual_thread(&home, &codex).await;
     let file = home.workspace().join("declined.txt");
-    home.model().push(ResponseScript::new().exec_command(
-        ExecCommand::new(format!("touch {}", file.display()))
-            .login(false)
-            .escalated("Need to write"),
-    ));
+    home.model().push(
+        ResponseScript::new().exec_command(
+            ExecCommand::new(format!("touch {}", file.display()))
+                .login(false)
+                .escalated("Need to write"),
+        ),
+    );
     home.model().push(ResponseScript::text("Could not write."));
     let result = thread
         .run("Write the file", TurnOptions::default())
@@ -126,7 +133,12 @@ async fn declined_command_approval_continues_the_turn() {
         CommandExecutionStatus::Declined
     );
     assert!(!file.exists());
-    let output = home.model().last_request().unwrap().last_tool_output().unwrap();
+    let output = home
+        .model()
+        .last_request()
+        .unwrap()
+        .last_tool_output()
+        .unwrap();
     assert!(output.contains("rejected by user"), "{output}");
     codex.close().await;
 }
@@ -138,9 +150,10 @@ async fn cancel_decision_interrupts_the_turn() {
     let (handler, seen) = command_handler(CommandExecutionApprovalDecision::Cancel);
     codex.set_handler(handler);
     let thread = manual_thread(&home, &codex).await;
-    home.model().push(ResponseScript::new().exec_command(
-        ExecCommand::new("touch /cancelled.txt").escalated("Need to write"),
-    ));
+    home.model().push(
+        ResponseScript::new()
+            .exec_command(ExecCommand::new("touch /cancelled.txt").escalated("Need to write")),
+    );
     let result = thread
         .run("Write the file", TurnOptions::default())
         .await
@@ -171,9 +184,11 @@ async fn file_change_approval_accepts_the_patch() {
         }
     }));
     let thread = manual_thread(&home, &codex).await;
-    home.model().push(ResponseScript::new().apply_patch(
-        "*** Begin Patch\n*** Add File: hello.txt\n+hello\n+world\n*** End Patch\n",
-    ));
+    home.model().push(
+        ResponseScript::new().apply_patch(
+            "*** Begin Patch\n*** Add File: hello.txt\n+hello\n+world\n*** End Patch\n",
+        ),
+    );
     home.model().push(ResponseScript::text("Patched."));
     let result = thread
         .run("Add hello.txt", TurnOptions::default())
@@ -215,12 +230,15 @@ async fn auto_review_never_asks_the_client() {
         .await
         .unwrap();
     let file = home.workspace().join("reviewed.txt");
-    home.model().push(ResponseScript::new().exec_command(
-        ExecCommand::new(format!("touch {} && echo reviewed", file.display()))
-            .login(false)
-            .escalated("Need to write"),
-    ));
-    home.model().push(ResponseScript::text("Reviewed and done."));
+    home.model().push(
+        ResponseScript::new().exec_command(
+            ExecCommand::new(format!("touch {} && echo reviewed", file.display()))
+                .login(false)
+                .escalated("Need to write"),
+        ),
+    );
+    home.model()
+        .push(ResponseScript::text("Reviewed and done."));
     let result = thread
         .run("Write it", TurnOptions::default())
         .await
@@ -232,7 +250,11 @@ async fn auto_review_never_asks_the_client() {
     );
     assert!(file.exists());
     assert_eq!(home.model().review_requests().len(), 1);
-    assert!(calls.lock().unwrap().is_empty(), "{:?}", calls.lock().unwrap());
+    assert!(
+        calls.lock().unwrap().is_empty(),
+        "{:?}",
+        calls.lock().unwrap()
+    );
     codex.close().await;
 }
 
@@ -267,7 +289,10 @@ async fn recorded_replies(codex: &AsyncCodex) -> Vec<Value> {
     }
     let replies = replies.expect("the fake reports the replies");
     assert_eq!(
-        replies.iter().map(|r| r["method"].clone()).collect::<Vec<_>>(),
+        replies
+            .iter()
+            .map(|r| r["method"].clone())
+            .collect::<Vec<_>>(),
         ALL_SERVER_REQUESTS.map(Value::from).to_vec()
     );
     replies
@@ -385,7 +410,12 @@ async fn typed_handler_answers_all_ten_kinds() {
     let replies = recorded_replies(&codex).await;
     let results: Vec<Value> = replies
         .iter()
-        .map(|r| r["reply"].get("result").cloned().unwrap_or(r["reply"]["error"].clone()))
+        .map(|r| {
+            r["reply"]
+                .get("result")
+                .cloned()
+                .unwrap_or(r["reply"]["error"].clone())
+        })
         .collect();
     assert_eq!(
         results,
@@ -467,9 +497,15 @@ async fn deadline_fallback_panics_and_audit() {
     ));
     let started = std::time::Instant::now();
     let replies = recorded_replies(&codex).await;
-    assert!(started.elapsed() < Duration::from_secs(10), "the deadline applied");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the deadline applied"
+    );
     // The slow command approval got the fallback's decline; the panic became -32603.
-    assert_eq!(replies[0]["reply"]["result"], json!({"decision": "decline"}));
+    assert_eq!(
+        replies[0]["reply"]["result"],
+        json!({"decision": "decline"})
+    );
     assert_eq!(replies[5]["reply"]["error"]["code"], -32603);
     assert!(replies[5]["reply"]["error"]["message"]
         .as_str()

@@ -45,15 +45,13 @@ async fn goal_runs_its_turns_until_the_model_marks_it_complete() {
     assert_eq!(update["parameters"]["required"], json!(["status"]));
 
     // Goal turn 1: run a command, make progress, leave the goal active.
-    home.model().push(
-        ResponseScript::new().exec_command(ExecCommand::new("echo step-one").login(false)),
-    );
+    home.model()
+        .push(ResponseScript::new().exec_command(ExecCommand::new("echo step-one").login(false)));
     home.model()
         .push(ResponseScript::new().message(AssistantMessage::final_answer("Step one done.")));
     // Goal turn 2 (started by the runtime on its own): mark the goal complete, then answer.
-    home.model().push(
-        ResponseScript::new().function_call("update_goal", &json!({"status": "complete"})),
-    );
+    home.model()
+        .push(ResponseScript::new().function_call("update_goal", &json!({"status": "complete"})));
     home.model()
         .push(ResponseScript::new().message(AssistantMessage::final_answer("Report written.")));
 
@@ -84,7 +82,9 @@ async fn goal_runs_its_turns_until_the_model_marks_it_complete() {
     )));
     // The runtime told the model about the goal, and the thread's goal is now complete.
     let requests = home.model().turn_requests();
-    assert!(requests[1].body["input"].to_string().contains("Write the report"));
+    assert!(requests[1].body["input"]
+        .to_string()
+        .contains("Write the report"));
     assert_eq!(
         thread.goal_get().await.unwrap().unwrap().status,
         ThreadGoalStatus::Complete
@@ -136,14 +136,26 @@ async fn goal_start_refuses_ephemeral_busy_and_empty() {
         .unwrap();
     let err = ephemeral.goal_start("Anything").await.unwrap_err();
     assert!(
-        matches!(err, Error::InvalidInput { field: "thread", .. }),
+        matches!(
+            err,
+            Error::InvalidInput {
+                field: "thread",
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("ephemeral"), "{err}");
 
     let thread = persisted_thread(&home, &codex).await;
     let err = thread.goal_start("  ").await.unwrap_err();
-    assert!(matches!(err, Error::InvalidInput { field: "objective", .. }));
+    assert!(matches!(
+        err,
+        Error::InvalidInput {
+            field: "objective",
+            ..
+        }
+    ));
 
     home.model().push(ResponseScript::new().hang());
     let busy = thread
@@ -158,7 +170,13 @@ async fn goal_start_refuses_ephemeral_busy_and_empty() {
         .unwrap();
     let refused = thread.goal_start("Anything").await.unwrap_err();
     assert!(
-        matches!(refused, Error::InvalidInput { field: "thread", .. }),
+        matches!(
+            refused,
+            Error::InvalidInput {
+                field: "thread",
+                ..
+            }
+        ),
         "{refused}"
     );
     assert!(refused.to_string().contains("idle"), "{refused}");
