@@ -625,7 +625,14 @@ mod tests {
 
     fn note(method: &str, params: serde_json::Value) -> (ServerNotification, Box<RawValue>) {
         let raw = RawValue::from_string(params.to_string()).unwrap();
-        (ServerNotification::decode(method, &raw).unwrap(), raw)
+        // Minimal payloads that do not fit the schema stay `Unknown`, as the reader keeps them.
+        let decoded = ServerNotification::decode(method, &raw).unwrap_or_else(|_| {
+            ServerNotification::Unknown {
+                method: method.to_string(),
+                params: params.clone(),
+            }
+        });
+        (decoded, raw)
     }
 
     fn route(router: &Router, method: &str, params: serde_json::Value) {
@@ -783,6 +790,56 @@ mod tests {
         assert!(waiter.await.unwrap().unwrap_err().is_transport_closed());
         let mut late = router.subscribe_turn("v");
         assert!(late.next().await.unwrap().is_err());
+    }
+
+    #[tokio::test]
+    async fn goal_watchers_see_turns_and_goal_events_of_their_thread_in_order() {
+        let router = Arc::new(Router::new(10));
+        let mut watcher = router.watch_goal("t");
+        let mut global = router.subscribe_global().unwrap();
+        route(
+            &router,
+            "turn/started",
+            json!({"threadId": "t", "turn": {"id": "u1"}}),
+        );
+        route(
+            &router,
+            "turn/started",
+            json!({"threadId": "other", "turn": {"id": "x"}}),
+        );
+        route(
+            &router,
+            "thread/goal/updated",
+            json!({"threadId": "t", "turnId": "u1", "goal": {}}),
+        );
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u1"}}),
+        );
+        route(&router, "thread/goal/cleared", json!({"threadId": "t"}));
+        let mut seen = Vec::new();
+        while let Ok(signal) = watcher.try_recv() {
+            seen.push(match signal {
+                GoalSignal::TurnStarted(id) => format!("started {id}"),
+                GoalSignal::TurnCompleted(id) => format!("completed {id}"),
+                GoalSignal::Goal(n) => n.method().to_string(),
+            });
+        }
+        assert_eq!(
+            seen,
+            [
+                "started u1",
+                "thread/goal/updated",
+                "completed u1",
+                "thread/goal/cleared"
+            ]
+        );
+        // Copies only: the turn-scoped update is still in the turn's stream, the thread-level
+        // clear still on the global stream.
+        let events: Vec<_> = router.subscribe_turn("u1").collect().await;
+        assert!(methods(&events).contains(&"thread/goal/updated".to_string()));
+        assert_eq!(global.recv().await.unwrap().method(), "thread/goal/cleared");
     }
 
     #[test]
