@@ -540,6 +540,8 @@ impl RequestHandler for AcceptAll {
 ///
 /// This differs from [`AsyncCodex::set_server_request_timeout`](crate::AsyncCodex::set_server_request_timeout),
 /// which answers late requests with a JSON-RPC error: here the runtime gets a proper decision.
+/// An async handler is cancelled at the deadline; a [`Blocking`] one cannot be interrupted and
+/// finishes on its thread, but its late answer is dropped.
 #[derive(Debug)]
 pub struct WithDeadline<H, F> {
     handler: H,
