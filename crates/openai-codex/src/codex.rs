@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use openai_codex_protocol::{self as proto, requests};
 
+use crate::approval::{RequestHandler, TypedHandler};
 use crate::config::CodexConfig;
 use crate::error::{Error, Result};
 use crate::handler::{DeclineAll, ServerRequestHandler};
@@ -111,6 +112,37 @@ impl AsyncCodex {
     /// replacing the previous one. The default is [`DeclineAll`].
     pub fn set_server_request_handler(&self, handler: impl ServerRequestHandler) {
         self.inner.conn.set_handler(Arc::new(handler));
+    }
+
+    /// Installs a typed handler for server-initiated requests (approvals, user input, tool
+    /// calls, ...), replacing the previous one. The default is [`DeclineAll`]: approvals are
+    /// declined, other kinds get a JSON-RPC error. See [`crate::approval`] for ready-made
+    /// policies and ways to write one.
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) {
+    /// use openai_codex::approval::AcceptAll;
+    /// codex.set_handler(AcceptAll); // explicit opt-in: run whatever the agent asks for
+    /// # }
+    /// ```
+    pub fn set_handler(&self, handler: impl RequestHandler) {
+        self.inner
+            .conn
+            .set_handler(Arc::new(TypedHandler::new(handler)));
+    }
+
+    /// Installs a typed handler for the requests of one thread (those whose params carry this
+    /// `threadId`, or `conversationId` for the legacy kinds). It takes precedence over the
+    /// client's handler until [`AsyncCodex::clear_thread_handler`] (or the client closes).
+    pub fn set_thread_handler(&self, thread_id: &str, handler: impl RequestHandler) {
+        self.inner
+            .conn
+            .set_thread_handler(thread_id, Some(Arc::new(TypedHandler::new(handler))));
+    }
+
+    /// Removes a thread's handler; its requests go to the client's handler again.
+    pub fn clear_thread_handler(&self, thread_id: &str) {
+        self.inner.conn.set_thread_handler(thread_id, None);
     }
 
     /// Bounds how long a handler may take; past it the request is answered with a JSON-RPC
