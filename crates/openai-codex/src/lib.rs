@@ -1,6 +1,11 @@
 //! Rust SDK for the Codex app-server (work in progress).
+//!
+//! [`AsyncCodex`] is the async client; with the default `blocking` feature, [`Codex`] (in
+//! [`blocking`]) is the same API for synchronous code.
 #![deny(missing_docs)]
 
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod codex;
 pub mod config;
 pub mod error;
@@ -19,6 +24,11 @@ pub mod turn;
 /// The protocol types, generated from the runtime's JSON Schema (`openai-codex-protocol`).
 pub use openai_codex_protocol as types;
 
+#[cfg(feature = "blocking")]
+pub use blocking::{
+    retry_on_overload as retry_on_overload_blocking, ChatgptLoginHandle, Codex,
+    DeviceCodeLoginHandle, Thread, TurnHandle,
+};
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;
 pub use error::{is_retryable_error, Error, ErrorCode, ErrorKind, Result, RpcError};
