@@ -66,7 +66,9 @@ fn quickstart_runs_a_turn_and_returns_the_final_answer() {
 
     // A failed turn is the same typed error as in async code.
     home.model().push(ResponseScript::server_error());
-    let err = thread.run("fail please", TurnOptions::default()).unwrap_err();
+    let err = thread
+        .run("fail please", TurnOptions::default())
+        .unwrap_err();
     let Error::TurnFailed(failed) = &err else {
         panic!("{err}")
     };
@@ -96,7 +98,9 @@ fn stream_is_an_iterator_that_can_be_dropped_mid_turn_and_resumed() {
             .delay_between(Duration::from_millis(30)),
     );
     let thread = codex.thread_start(ThreadStartOptions::default()).unwrap();
-    let turn = thread.turn("Stream please", TurnOptions::default()).unwrap();
+    let turn = thread
+        .turn("Stream please", TurnOptions::default())
+        .unwrap();
 
     // Take two events, drop the iterator mid-turn, and continue with a fresh one.
     let mut first = turn.stream();
@@ -302,7 +306,10 @@ fn dropping_the_last_handle_reaps_the_runtime_and_threads_keep_the_client_alive(
     assert!(pid_alive(pid));
     drop(thread);
     // Outside an async runtime the drop waits for the shutdown.
-    assert!(!pid_alive(pid), "runtime {pid} still there after the last drop");
+    assert!(
+        !pid_alive(pid),
+        "runtime {pid} still there after the last drop"
+    );
 }
 
 #[tokio::test]
@@ -347,7 +354,11 @@ async fn inside_a_tokio_runtime_every_blocking_call_refuses_quickly() {
     codex.close();
     drop(thread);
     drop(codex);
-    assert!(quick.elapsed() < Duration::from_secs(1), "{:?}", quick.elapsed());
+    assert!(
+        quick.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        quick.elapsed()
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while pid_alive(pid) && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

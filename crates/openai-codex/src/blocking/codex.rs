@@ -19,7 +19,9 @@ use crate::error::{Error, Result};
 use crate::handler::ServerRequestHandler;
 use crate::metadata::Metadata;
 use crate::router::GlobalEvent;
-use crate::thread::{ThreadForkOptions, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions};
+use crate::thread::{
+    ThreadForkOptions, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions,
+};
 use crate::transport::Transport;
 
 /// The blocking Codex client: [`AsyncCodex`] with every method made synchronous.
