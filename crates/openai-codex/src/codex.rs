@@ -128,14 +128,12 @@ impl AsyncCodex {
         let receiver = self.inner.conn.shared.router.subscribe_global();
         futures::stream::unfold(receiver, |receiver| async move {
             let mut receiver = receiver?;
-            loop {
-                match receiver.recv().await {
-                    Ok(event) => return Some((GlobalEvent::Notification(event), Some(receiver))),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        return Some((GlobalEvent::Lagged { missed }, Some(receiver)))
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            match receiver.recv().await {
+                Ok(event) => Some((GlobalEvent::Notification(event), Some(receiver))),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    Some((GlobalEvent::Lagged { missed }, Some(receiver)))
                 }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }
         })
     }

@@ -410,7 +410,8 @@ fn check(asynchronous: &[(String, String)], blocking: &[(String, String)]) -> Ve
     }
 
     for (name, is_async) in &a.free_fns {
-        if *is_async && !b.free_fns.get(name).is_some_and(|is_async| !is_async) {
+        let has_blocking_twin = b.free_fns.get(name) == Some(&false);
+        if *is_async && !has_blocking_twin {
             problems.push(format!(
                 "free function `pub async fn {name}` has no blocking `pub fn {name}`"
             ));
