@@ -1,5 +1,6 @@
 //! The blocking API end to end: the real runtime against the testkit's scripted model, driven
 //! from plain OS threads (and, once, from inside a tokio runtime, where it must refuse).
+#![cfg(feature = "blocking")]
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -7,8 +8,8 @@ use std::time::{Duration, Instant};
 use openai_codex::blocking::{Events, TurnIter};
 use openai_codex::types::{self as proto, ServerNotification, TurnStatus};
 use openai_codex::{
-    retry_on_overload_blocking, Codex, Error, ErrorKind, GlobalEvent, RetryOptions, Thread,
-    ThreadStartOptions, TurnEvent, TurnOptions,
+    retry_on_overload_blocking, Codex, CodexConfig, Error, ErrorKind, GlobalEvent, RetryOptions,
+    Thread, ThreadStartOptions, TurnEvent, TurnOptions,
 };
 use openai_codex_testkit::{AssistantMessage, ResponseScript, RuntimeHome};
 
@@ -87,6 +88,12 @@ fn quickstart_runs_a_turn_and_returns_the_final_answer() {
     assert_eq!(attempts, 1);
     assert!(err.kind().is_some(), "{err}");
     codex.close();
+}
+
+#[test]
+fn start_up_errors_are_the_async_ones_and_leave_no_thread_behind() {
+    let err = Codex::new(CodexConfig::default().codex_bin("/nonexistent/codex")).unwrap_err();
+    assert!(matches!(err, Error::RuntimeNotFound { .. }), "{err}");
 }
 
 #[test]
