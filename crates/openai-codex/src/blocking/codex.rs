@@ -145,7 +145,9 @@ impl Codex {
     ///
     /// The handler is async and runs on this client's runtime thread, so it answers while the
     /// caller is blocked in [`Thread::run`]. It must not block: do blocking work (asking a person,
-    /// reading stdin) in `tokio::task::spawn_blocking` and await it.
+    /// reading stdin) in `tokio::task::spawn_blocking` and await it. Blocking methods called
+    /// inside a handler return [`Error::BlockingInAsync`]; use [`Codex::async_client`] there. A
+    /// handler that captures a clone of this client keeps it alive: call [`Codex::close`].
     ///
     /// ```no_run
     /// # fn demo(codex: &openai_codex::Codex) {
