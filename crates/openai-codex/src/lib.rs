@@ -30,7 +30,7 @@ pub use approval::{AcceptAll, DeclineAll, RequestHandler};
 #[cfg(feature = "blocking")]
 pub use blocking::{
     retry_on_overload as retry_on_overload_blocking, ChatgptLoginHandle, Codex,
-    DeviceCodeLoginHandle, Thread, TurnHandle,
+    DeviceCodeLoginHandle, GoalHandle, Thread, TurnHandle,
 };
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;

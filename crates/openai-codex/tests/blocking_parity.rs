@@ -28,13 +28,14 @@ const TYPE_PAIRS: &[(&str, &str)] = &[
     ("AsyncTurnHandle", "TurnHandle"),
     ("AsyncChatgptLoginHandle", "ChatgptLoginHandle"),
     ("AsyncDeviceCodeLoginHandle", "DeviceCodeLoginHandle"),
+    ("AsyncGoalHandle", "GoalHandle"),
 ];
 
 /// Result types that differ on purpose, as (async result, blocking result, why). Written as the
 /// normalized token text the checker compares.
 const RESULT_TYPE_MAP: &[(&str, &str, &str)] = &[
     (
-        "impl Stream < Item = GlobalEvent > + Send + 'static",
+        "BoxStream < 'static , GlobalEvent >",
         "Events",
         "a blocking stream is an iterator over the async stream's next()",
     ),

@@ -29,6 +29,7 @@
 //! Enabled by the default cargo feature `blocking`.
 
 mod codex;
+mod goal;
 mod login;
 mod retry;
 mod runtime;
@@ -36,6 +37,7 @@ mod thread;
 mod turn;
 
 pub use codex::{Codex, Events};
+pub use goal::GoalHandle;
 pub use login::{ChatgptLoginHandle, DeviceCodeLoginHandle};
 pub use retry::retry_on_overload;
 pub use thread::Thread;
