@@ -55,6 +55,8 @@ pub(crate) struct Shared {
     handler_timeout: RwLock<Option<Duration>>,
     runtime: tokio::runtime::Handle,
     closer: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// The writer thread, so close can let queued lines go out before the transport is shut.
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     junk_lines: AtomicU64,
     process: Option<Arc<ChildProcess>>,
 }
@@ -139,14 +141,19 @@ impl Connection {
             handler_timeout: RwLock::new(None),
             runtime,
             closer: Mutex::new(closer),
+            writer_thread: Mutex::new(None),
             junk_lines: AtomicU64::new(0),
             process: process.map(Arc::new),
         });
         {
-            let shared = Arc::clone(&shared);
-            std::thread::Builder::new()
+            let shared2 = Arc::clone(&shared);
+            let handle = std::thread::Builder::new()
                 .name("codex-writer".into())
-                .spawn(move || writer_loop(writer, rx, &shared))?;
+                .spawn(move || writer_loop(writer, rx, &shared2))?;
+            *shared
+                .writer_thread
+                .lock()
+                .expect("writer thread lock poisoned") = Some(handle);
         }
         {
             let shared = Arc::clone(&shared);
@@ -302,6 +309,23 @@ impl Connection {
             .lock()
             .expect("writer lock poisoned")
             .take();
+        // Lines already queued (e.g. `initialized`, a last reply) still go out: wait briefly for
+        // the writer to drain before the transport is shut down.
+        let writer_thread = self
+            .shared
+            .writer_thread
+            .lock()
+            .expect("writer thread lock poisoned")
+            .take();
+        if let Some(handle) = writer_thread {
+            let deadline = std::time::Instant::now() + grace.min(Duration::from_millis(500));
+            while !handle.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
         if let Some(closer) = self
             .shared
             .closer
