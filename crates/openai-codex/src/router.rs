@@ -176,10 +176,10 @@ pub(crate) struct Router {
     global: Mutex<Option<broadcast::Sender<Arc<ServerNotification>>>>,
     closed: Mutex<Option<ClosedReason>>,
     /// Per-thread listeners for new turns (compaction and goal turns start by themselves).
-    turn_watchers: Mutex<HashMap<String, Vec<tokio::sync::mpsc::UnboundedSender<String>>>>,
+    turn_watchers: Watchers<String>,
     /// Per-thread goal listeners: turn starts and ends plus every `thread/goal/*` notification of
     /// the thread, in the order the runtime sent them (copies; normal routing is unchanged).
-    goal_watchers: Mutex<HashMap<String, Vec<tokio::sync::mpsc::UnboundedSender<GoalSignal>>>>,
+    goal_watchers: Watchers<GoalSignal>,
     delta_bound: usize,
 }
 
@@ -197,8 +197,8 @@ impl Router {
             logins: Mutex::default(),
             global: Mutex::new(Some(global)),
             closed: Mutex::new(None),
-            turn_watchers: Mutex::default(),
-            goal_watchers: Mutex::default(),
+            turn_watchers: Watchers::default(),
+            goal_watchers: Watchers::default(),
             delta_bound: delta_bound.max(1),
         }
     }
@@ -230,14 +230,14 @@ impl Router {
                 _ => None,
             };
             if let Some(signal) = signal {
-                self.announce_goal(thread_id, signal);
+                self.goal_watchers.announce(thread_id, &signal);
             }
         }
         match turn_id {
             Some(turn_id) => {
                 if notification.method() == "turn/started" {
                     if let Some(thread_id) = keys.thread_id.as_deref() {
-                        self.announce_turn(thread_id, &turn_id);
+                        self.turn_watchers.announce(thread_id, &turn_id.to_string());
                     }
                 }
                 self.route_turn(&turn_id, notification)
@@ -378,40 +378,13 @@ impl Router {
         }
     }
 
-    fn announce_turn(&self, thread_id: &str, turn_id: &str) {
-        let mut watchers = self.turn_watchers.lock().expect("router poisoned");
-        if let Some(list) = watchers.get_mut(thread_id) {
-            list.retain(|w| w.send(turn_id.to_string()).is_ok());
-            if list.is_empty() {
-                watchers.remove(thread_id);
-            }
-        }
-    }
-
     /// Learns the id of every turn that starts on `thread_id` from now on, until the receiver
     /// is dropped.
     pub(crate) fn watch_thread_turns(
         &self,
         thread_id: &str,
     ) -> tokio::sync::mpsc::UnboundedReceiver<String> {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        self.turn_watchers
-            .lock()
-            .expect("router poisoned")
-            .entry(thread_id.to_string())
-            .or_default()
-            .push(tx);
-        rx
-    }
-
-    fn announce_goal(&self, thread_id: &str, signal: GoalSignal) {
-        let mut watchers = self.goal_watchers.lock().expect("router poisoned");
-        if let Some(list) = watchers.get_mut(thread_id) {
-            list.retain(|w| w.send(signal.clone()).is_ok());
-            if list.is_empty() {
-                watchers.remove(thread_id);
-            }
-        }
+        self.turn_watchers.watch(thread_id)
     }
 
     /// Learns every turn start and end and every `thread/goal/*` notification of `thread_id`
@@ -420,14 +393,7 @@ impl Router {
         &self,
         thread_id: &str,
     ) -> tokio::sync::mpsc::UnboundedReceiver<GoalSignal> {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        self.goal_watchers
-            .lock()
-            .expect("router poisoned")
-            .entry(thread_id.to_string())
-            .or_default()
-            .push(tx);
-        rx
+        self.goal_watchers.watch(thread_id)
     }
 
     /// Subscribes to the global stream.
@@ -524,13 +490,53 @@ impl Router {
         }
         logins.1.clear();
         drop(logins);
-        self.turn_watchers.lock().expect("router poisoned").clear();
-        self.goal_watchers.lock().expect("router poisoned").clear();
+        self.turn_watchers.clear();
+        self.goal_watchers.clear();
     }
 
     #[cfg(test)]
     pub(crate) fn channel_count(&self) -> usize {
         self.turns.lock().unwrap().channels.len()
+    }
+}
+
+/// Per-thread listeners of one kind of signal; a listener leaves when its receiver is dropped.
+struct Watchers<T> {
+    by_thread: Mutex<HashMap<String, Vec<tokio::sync::mpsc::UnboundedSender<T>>>>,
+}
+
+impl<T> Default for Watchers<T> {
+    fn default() -> Self {
+        Self {
+            by_thread: Mutex::default(),
+        }
+    }
+}
+
+impl<T: Clone> Watchers<T> {
+    fn announce(&self, thread_id: &str, signal: &T) {
+        let mut watchers = self.by_thread.lock().expect("router poisoned");
+        if let Some(list) = watchers.get_mut(thread_id) {
+            list.retain(|w| w.send(signal.clone()).is_ok());
+            if list.is_empty() {
+                watchers.remove(thread_id);
+            }
+        }
+    }
+
+    fn watch(&self, thread_id: &str) -> tokio::sync::mpsc::UnboundedReceiver<T> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.by_thread
+            .lock()
+            .expect("router poisoned")
+            .entry(thread_id.to_string())
+            .or_default()
+            .push(tx);
+        rx
+    }
+
+    fn clear(&self) {
+        self.by_thread.lock().expect("router poisoned").clear();
     }
 }
 
