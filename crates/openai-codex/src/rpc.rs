@@ -37,7 +37,7 @@ use crate::transport::{ChildProcess, Transport};
 const STDERR_TAIL_LINES: usize = 40;
 /// The reader wakes the consumers of routed events once per this many lines, and always before
 /// it may block on a read: one wake-up per batch instead of one per delta.
-const WAKE_BATCH_LINES: usize = 32;
+const WAKE_BATCH_LINES: usize = 128;
 
 type ReplySlot = oneshot::Sender<std::result::Result<Box<RawValue>, ReplyError>>;
 
