@@ -293,7 +293,11 @@ fn run() -> Res<()> {
     }
     std::fs::write(&opts.out, markdown).map_err(|e| format!("{}: {e}", opts.out.display()))?;
     if results.contains_key("w4") || results.contains_key("w5") {
-        chart::draw(&opts.png, &names, &results)?;
+        let labels = [
+            format!("W4: 1 turn x {w4_deltas}"),
+            format!("W5: {w5_threads} turns x {w5_deltas}"),
+        ];
+        chart::draw(&opts.png, [&labels[0], &labels[1]], &names, &results)?;
         eprintln!("wrote {}", opts.png.display());
     }
     eprintln!(
@@ -962,10 +966,14 @@ mod chart {
                     if bits & (1 << col) != 0 {
                         let px = cx + col * scale;
                         let py = y + i32::try_from(row).unwrap_or(0) * scale;
-                        let _ = area.draw(&Rectangle::new(
-                            [(px, py), (px + scale - 1, py + scale - 1)],
-                            color.filled(),
-                        ));
+                        if scale == 1 {
+                            let _ = area.draw_pixel((px, py), color);
+                        } else {
+                            let _ = area.draw(&Rectangle::new(
+                                [(px, py), (px + scale, py + scale)],
+                                color.filled(),
+                            ));
+                        }
                     }
                 }
             }
@@ -997,6 +1005,7 @@ mod chart {
 
     pub(super) fn draw(
         path: &Path,
+        labels: [&str; 2],
         names: &[&'static str],
         results: &BTreeMap<&'static str, Vec<BTreeMap<&'static str, Report>>>,
     ) -> Result<(), String> {
@@ -1007,15 +1016,12 @@ mod chart {
             &root,
             20,
             14,
-            "Delta throughput by client (median of rounds; higher is better)",
+            "Deltas/s by client (median; higher is better)",
             2,
             &BLACK,
         );
         let panels = root.margin(50, 10, 10, 10).split_evenly((1, 2));
-        for (panel, (key, label)) in panels.iter().zip([
-            ("w4", "W4: 1 turn, 200k deltas"),
-            ("w5", "W5: 64 turns x 5k deltas"),
-        ]) {
+        for (panel, (key, label)) in panels.iter().zip([("w4", labels[0]), ("w5", labels[1])]) {
             let Some(rounds) = results.get(key) else {
                 continue;
             };
