@@ -67,7 +67,9 @@ impl Args {
     /// On a missing workload or a malformed argument.
     pub fn parse() -> Self {
         let mut args = std::env::args().skip(1);
-        let workload = args.next().expect("usage: <client> <workload> [key=value]...");
+        let workload = args
+            .next()
+            .expect("usage: <client> <workload> [key=value]...");
         let kv = args
             .map(|a| {
                 let (k, v) = a.split_once('=').expect("arguments are key=value");

@@ -14,7 +14,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let root = crate::workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut build = Command::new(&cargo);
-    build.args(["build", "--quiet", "-p", "openai-codex-bench", "-p", "openai-codex-testkit", "--bins"]);
+    build.args([
+        "build",
+        "--quiet",
+        "-p",
+        "openai-codex-bench",
+        "-p",
+        "openai-codex-testkit",
+        "--bins",
+    ]);
     if release {
         build.arg("--release");
     }

@@ -20,12 +20,22 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "generated code is up to date",
-        args: &["run", "--quiet", "--locked", "-p", "xtask", "--", "codegen", "--check"],
+        args: &[
+            "run", "--quiet", "--locked", "-p", "xtask", "--", "codegen", "--check",
+        ],
         env: &[],
     },
     Step {
         name: "clippy",
-        args: &["clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        args: &[
+            "clippy",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         env: &[],
     },
     Step {
@@ -42,7 +52,9 @@ const STEPS: &[Step] = &[
     // every client, the Python venv and the report writer still work. No numbers are checked.
     Step {
         name: "bench smoke",
-        args: &["run", "--quiet", "--locked", "-p", "xtask", "--", "bench", "--quick"],
+        args: &[
+            "run", "--quiet", "--locked", "-p", "xtask", "--", "bench", "--quick",
+        ],
         env: &[],
     },
 ];

@@ -242,8 +242,7 @@ fn run() -> Res<()> {
     ];
 
     let started = Instant::now();
-    let mut results: BTreeMap<&'static str, Vec<BTreeMap<&'static str, Report>>> =
-        BTreeMap::new();
+    let mut results: BTreeMap<&'static str, Vec<BTreeMap<&'static str, Report>>> = BTreeMap::new();
     for workload in workloads.iter().filter(|w| opts.wants(w.key)) {
         let rounds = results.entry(workload.key).or_default();
         for round in 0..opts.rounds {
@@ -516,7 +515,10 @@ fn run_callgrind(opts: &Opts, clients: &[Client], fake: &Path) -> Res<Callgrind>
             ir.push(total);
         }
         let per = (ir[1] as f64 - ir[0] as f64) / (large - small) as f64;
-        eprintln!("  callgrind {:<13} {per:.0} instructions/delta", client.name);
+        eprintln!(
+            "  callgrind {:<13} {per:.0} instructions/delta",
+            client.name
+        );
         per_delta.insert(client.name, per);
     }
     Ok(Callgrind {
@@ -845,10 +847,7 @@ fn render(
             .unwrap_or(&opts.png)
             .to_string_lossy()
             .into_owned();
-        let _ = writeln!(
-            w,
-            "## Chart\n\n![W4/W5 throughput by client]({png})\n"
-        );
+        let _ = writeln!(w, "## Chart\n\n![W4/W5 throughput by client]({png})\n");
     }
 
     let _ = writeln!(w, "## Targets (ours-async)\n");
@@ -1063,7 +1062,14 @@ mod chart {
                 ));
                 let value = fmt_rate(*v);
                 let mid = (x0 + x1) / 2;
-                text(panel, mid - text_width(&value, 1) / 2, y0 - 12, &value, 1, &BLACK);
+                text(
+                    panel,
+                    mid - text_width(&value, 1) / 2,
+                    y0 - 12,
+                    &value,
+                    1,
+                    &BLACK,
+                );
                 text(
                     panel,
                     mid - text_width(name, 1) / 2,

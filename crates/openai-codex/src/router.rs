@@ -584,7 +584,9 @@ impl Stream for TurnSubscription {
         let Some((_, queue)) = state.subs.iter_mut().find(|(id, _)| *id == this.id) else {
             return Poll::Ready(None);
         };
-        queue.deltas = queue.deltas.saturating_sub(std::mem::take(&mut this.yielded_deltas));
+        queue.deltas = queue
+            .deltas
+            .saturating_sub(std::mem::take(&mut this.yielded_deltas));
         if !queue.entries.is_empty() {
             // Take the whole backlog at once (`local` is empty: the swap also recycles its
             // capacity for the shared queue).
