@@ -20,12 +20,6 @@ fn nanos(start: Instant) -> u64 {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    if std::env::var_os("BENCH_SIZES").is_some() {
-        eprintln!(
-            "sizeof ServerNotification = {}",
-            std::mem::size_of::<ServerNotification>()
-        );
-    }
     let mut report = Report::default();
     match args.workload.as_str() {
         "w1" => {
