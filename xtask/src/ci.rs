@@ -48,6 +48,15 @@ const STEPS: &[Step] = &[
         args: &["test", "--locked", "--workspace"],
         env: &[],
     },
+    // A smoke run of the benchmark harness (tiny workloads, one round, debug build, ~1 min):
+    // every client, the Python venv and the report writer still work. No numbers are checked.
+    Step {
+        name: "bench smoke",
+        args: &[
+            "run", "--quiet", "--locked", "-p", "xtask", "--", "bench", "--quick",
+        ],
+        env: &[],
+    },
 ];
 
 pub(crate) fn run() -> Result<(), String> {

@@ -2,6 +2,7 @@
 //!
 //! Each command is a module of its own; `main` only dispatches.
 
+mod bench;
 mod ci;
 mod codegen;
 mod fixtures;
@@ -14,6 +15,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  bench [--quick] [--rounds N] [--only w1-fake,w1-real,w2,w3,w4,w5] [--no-python] [--no-callgrind]
+                     benchmarks: ours vs the official Python SDK vs a raw-limit client; writes
+                     BENCHMARKS.md and bench/throughput.png (--quick: a smoke run into target/bench)
   ci                 run every CI check: fmt, codegen --check, clippy, docs, tests
   runtime            install the pinned Codex runtime into target/codex-runtime (idempotent)
   schema             regenerate the JSON Schema bundle from the pinned runtime
@@ -27,6 +31,7 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("bench") => bench::run(&args[1..]),
         Some("ci") => ci::run(),
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
         Some("schema") => schema::run(),

@@ -103,6 +103,18 @@ struct TurnKey<'a> {
     id: Option<Cow<'a, str>>,
 }
 
+/// The turn id of the high-volume delta notifications, read from the decoded payload (it is the
+/// payload's `turnId`, exactly what [`RouteKeys`] would find). `None` for everything else.
+fn delta_turn_id(notification: &ServerNotification) -> Option<&str> {
+    match notification {
+        ServerNotification::ItemAgentMessageDelta(n) => Some(&n.turn_id),
+        ServerNotification::ItemReasoningTextDelta(n) => Some(&n.turn_id),
+        ServerNotification::ItemReasoningSummaryTextDelta(n) => Some(&n.turn_id),
+        ServerNotification::ItemCommandExecutionOutputDelta(n) => Some(&n.turn_id),
+        _ => None,
+    }
+}
+
 /// Whether a notification may be dropped for a lagging consumer: deltas only.
 fn is_droppable(method: &str) -> bool {
     method.ends_with("/delta") || method.ends_with("Delta")
@@ -204,7 +216,30 @@ impl Router {
     }
 
     /// Routes one decoded notification; `params` is its raw payload (for the routing keys).
+    #[cfg(test)]
     pub(crate) fn route(&self, notification: ServerNotification, params: Option<&RawValue>) {
+        let mut wake = Vec::new();
+        self.route_deferred(notification, params, &mut wake);
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// Routes one decoded notification; `params` is its raw payload (for the routing keys).
+    /// Turn subscribers that got the event are not woken but their wakers appended to `wake`,
+    /// so the reader can wake each consumer once per batch of lines.
+    pub(crate) fn route_deferred(
+        &self,
+        notification: ServerNotification,
+        params: Option<&RawValue>,
+        wake: &mut Vec<Waker>,
+    ) {
+        // Hot path: deltas carry their turn id as a typed field; no second parse of the params.
+        if delta_turn_id(&notification).is_some() {
+            let event = Arc::new(notification);
+            if let Some(turn_id) = delta_turn_id(&event) {
+                self.route_turn(turn_id, &event, wake);
+            }
+            return;
+        }
         let keys = params
             .and_then(|p| serde_json::from_str::<RouteKeys<'_>>(p.get()).ok())
             .unwrap_or_default();
@@ -240,7 +275,7 @@ impl Router {
                         self.turn_watchers.announce(thread_id, &turn_id.to_string());
                     }
                 }
-                self.route_turn(&turn_id, notification)
+                self.route_turn(&turn_id, &Arc::new(notification), wake)
             }
             None => self.publish_global(Arc::new(notification)),
         }
@@ -256,10 +291,9 @@ impl Router {
         }
     }
 
-    fn route_turn(&self, turn_id: &str, notification: ServerNotification) {
-        let completed = notification.method() == "turn/completed";
-        let droppable = is_droppable(notification.method());
-        let event = Arc::new(notification);
+    fn route_turn(&self, turn_id: &str, event: &Arc<ServerNotification>, wake: &mut Vec<Waker>) {
+        let completed = event.method() == "turn/completed";
+        let droppable = is_droppable(event.method());
         let channel = {
             let mut table = self.turns.lock().expect("router poisoned");
             match table.channels.get(turn_id) {
@@ -277,21 +311,20 @@ impl Router {
                 }
             }
         };
-        let mut wake = Vec::new();
         {
             let mut state = channel.state.lock().expect("channel poisoned");
             if completed {
                 state.completed = true;
             }
             for (_, queue) in &mut state.subs {
-                queue.push(&event, droppable, self.delta_bound);
+                queue.push(event, droppable, self.delta_bound);
                 queue.completed |= completed;
                 if let Some(waker) = queue.waker.take() {
                     wake.push(waker);
                 }
             }
             if let Some(orphan) = state.orphan.as_mut() {
-                orphan.push(&event, droppable, self.delta_bound);
+                orphan.push(event, droppable, self.delta_bound);
                 orphan.completed |= completed;
             }
         }
@@ -299,13 +332,10 @@ impl Router {
             let mut table = self.turns.lock().expect("router poisoned");
             table
                 .finished
-                .push_back((turn_id.to_string(), Arc::clone(&event)));
+                .push_back((turn_id.to_string(), Arc::clone(event)));
             if table.finished.len() > ORPHAN_TURN_LIMIT {
                 table.finished.pop_front();
             }
-        }
-        for waker in wake {
-            waker.wake();
         }
     }
 
@@ -339,6 +369,8 @@ impl Router {
             turn_id: turn_id.to_string(),
             channel,
             id,
+            local: VecDeque::new(),
+            yielded_deltas: 0,
         }
     }
 
@@ -561,6 +593,11 @@ pub(crate) struct TurnSubscription {
     turn_id: String,
     channel: Arc<TurnChannel>,
     id: u64,
+    /// Entries taken from the shared queue in one batch (one lock per batch, not per event).
+    local: VecDeque<Entry>,
+    /// Deltas yielded from `local` since the last refill; subtracted from the shared queue's
+    /// delta count at the next refill, so the bound covers everything not yet yielded.
+    yielded_deltas: usize,
 }
 
 impl std::fmt::Debug for TurnSubscription {
@@ -574,6 +611,9 @@ impl std::fmt::Debug for TurnSubscription {
 impl TurnSubscription {
     /// Whether this subscriber has already yielded `turn/completed` (nothing more will come).
     pub(crate) fn is_finished(&self) -> bool {
+        if !self.local.is_empty() {
+            return false;
+        }
         let state = self.channel.state.lock().expect("channel poisoned");
         state
             .subs
@@ -581,37 +621,64 @@ impl TurnSubscription {
             .find(|(id, _)| *id == self.id)
             .is_none_or(|(_, q)| q.completed && q.entries.is_empty())
     }
+
+    fn yield_entry(&mut self, entry: Entry) -> TurnEvent {
+        match entry {
+            Entry::Event(event) => {
+                if is_droppable(event.method()) {
+                    self.yielded_deltas += 1;
+                }
+                TurnEvent::Notification(event)
+            }
+            Entry::Lagged(dropped) => TurnEvent::Lagged { dropped },
+        }
+    }
 }
 
 impl Stream for TurnSubscription {
     type Item = Result<TurnEvent>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut state = self.channel.state.lock().expect("channel poisoned");
-        let closed = state.closed.clone();
-        let Some((_, queue)) = state.subs.iter_mut().find(|(id, _)| *id == self.id) else {
+        let this = self.get_mut();
+        if let Some(entry) = this.local.pop_front() {
+            return Poll::Ready(Some(Ok(this.yield_entry(entry))));
+        }
+        let channel = Arc::clone(&this.channel);
+        let mut guard = channel.state.lock().expect("channel poisoned");
+        let state = &mut *guard;
+        let Some((_, queue)) = state.subs.iter_mut().find(|(id, _)| *id == this.id) else {
             return Poll::Ready(None);
         };
-        match queue.entries.pop_front() {
-            Some(Entry::Event(event)) => {
-                if is_droppable(event.method()) {
-                    queue.deltas -= 1;
-                }
-                Poll::Ready(Some(Ok(TurnEvent::Notification(event))))
+        queue.deltas = queue
+            .deltas
+            .saturating_sub(std::mem::take(&mut this.yielded_deltas));
+        if !queue.entries.is_empty() {
+            // Take the whole backlog at once (`local` is empty: the swap also recycles its
+            // capacity for the shared queue).
+            std::mem::swap(&mut this.local, &mut queue.entries);
+            drop(guard);
+            let entry = this.local.pop_front().expect("swapped a non-empty queue");
+            return Poll::Ready(Some(Ok(this.yield_entry(entry))));
+        }
+        if queue.completed {
+            return Poll::Ready(None);
+        }
+        match &state.closed {
+            Some(reason) => {
+                // Yield the failure once, then end.
+                queue.completed = true;
+                Poll::Ready(Some(Err(Error::TransportClosed(reason.clone()))))
             }
-            Some(Entry::Lagged(dropped)) => Poll::Ready(Some(Ok(TurnEvent::Lagged { dropped }))),
-            None if queue.completed => Poll::Ready(None),
-            None => match closed {
-                Some(reason) => {
-                    // Yield the failure once, then end.
-                    queue.completed = true;
-                    Poll::Ready(Some(Err(Error::TransportClosed(reason))))
-                }
-                None => {
+            None => {
+                if !queue
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     queue.waker = Some(cx.waker().clone());
-                    Poll::Pending
                 }
-            },
+                Poll::Pending
+            }
         }
     }
 }

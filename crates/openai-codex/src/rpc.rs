@@ -19,6 +19,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::task::Waker;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -34,6 +35,9 @@ use crate::transport::{ChildProcess, Transport};
 
 /// How many stderr lines a closed-connection error carries.
 const STDERR_TAIL_LINES: usize = 40;
+/// The reader wakes the consumers of routed events once per this many lines, and always before
+/// it may block on a read: one wake-up per batch instead of one per delta.
+const WAKE_BATCH_LINES: usize = 128;
 
 type ReplySlot = oneshot::Sender<std::result::Result<Box<RawValue>, ReplyError>>;
 
@@ -404,12 +408,14 @@ impl Shared {
         self.router.fail_all(&reason);
     }
 
-    fn handle_line(self: &Arc<Self>, line: &[u8]) {
-        let envelope: Envelope<'_> = match serde_json::from_slice(line) {
+    /// Handles one line. Turn consumers that got an event are not woken here but appended to
+    /// `wake`, which the reader loop wakes in batches.
+    fn handle_line(self: &Arc<Self>, line: &str, wake: &mut Vec<Waker>) {
+        let envelope: Envelope<'_> = match serde_json::from_str(line) {
             Ok(envelope) => envelope,
             Err(error) => {
                 self.junk_lines.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(%error, line = %String::from_utf8_lossy(line), "runtime printed a line that is not JSON-RPC");
+                tracing::warn!(%error, line, "runtime printed a line that is not JSON-RPC");
                 return;
             }
         };
@@ -431,12 +437,12 @@ impl Shared {
                             .unwrap_or_default(),
                     }
                 });
-                self.router.route(notification, params);
+                self.router.route_deferred(notification, params, wake);
             }
             (None, Some(id)) => self.complete(id, envelope.result, envelope.error),
             (None, None) => {
                 self.junk_lines.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(line = %String::from_utf8_lossy(line), "runtime message has neither id nor method");
+                tracing::warn!(line, "runtime message has neither id nor method");
             }
         }
     }
@@ -557,6 +563,8 @@ fn null_raw() -> &'static RawValue {
 fn reader_loop(reader: Box<dyn Read + Send>, shared: &Arc<Shared>) {
     let mut reader = BufReader::with_capacity(256 * 1024, reader);
     let mut line = Vec::with_capacity(4096);
+    let mut wake: Vec<Waker> = Vec::new();
+    let mut unwoken_lines = 0usize;
     let cause = loop {
         line.clear();
         match reader.read_until(b'\n', &mut line) {
@@ -564,13 +572,28 @@ fn reader_loop(reader: Box<dyn Read + Send>, shared: &Arc<Shared>) {
             Ok(_) => {
                 let trimmed = line.trim_ascii();
                 if !trimmed.is_empty() {
-                    shared.handle_line(trimmed);
+                    // One UTF-8 check per line; the JSON parsers then read it as `str`.
+                    match std::str::from_utf8(trimmed) {
+                        Ok(text) => shared.handle_line(text, &mut wake),
+                        Err(error) => {
+                            shared.junk_lines.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(%error, line = %String::from_utf8_lossy(trimmed), "runtime printed a line that is not JSON-RPC");
+                        }
+                    }
+                }
+                unwoken_lines += 1;
+                // Wake before the next read could block (no complete line is buffered), and at
+                // least every WAKE_BATCH_LINES lines so a long burst is delivered as it arrives.
+                if unwoken_lines >= WAKE_BATCH_LINES || !reader.buffer().contains(&b'\n') {
+                    unwoken_lines = 0;
+                    wake.drain(..).for_each(Waker::wake);
                 }
             }
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(error) => break format!("reading from the runtime failed: {error}"),
         }
     };
+    wake.drain(..).for_each(Waker::wake);
     let (exit_status, stderr_tail) = match &shared.process {
         Some(process) => {
             // stdout closes when the process exits; its status and last stderr lines follow

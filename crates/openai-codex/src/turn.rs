@@ -89,25 +89,50 @@ pub(crate) fn final_response(items: &[proto::ThreadItem]) -> Option<String> {
 /// Collects a turn's result from its events.
 #[derive(Debug, Default)]
 struct Collector {
-    items: Vec<proto::ThreadItem>,
+    /// The `item/completed` events so far. Kept as the shared events, not as copies: when the
+    /// turn completes, an event nobody else holds any more gives its item up without a copy
+    /// (an agent message can be megabytes).
+    items: Vec<Arc<ServerNotification>>,
     usage: Option<proto::ThreadTokenUsage>,
     result: Option<TurnResult>,
 }
 
 impl Collector {
-    fn observe(&mut self, turn_id: &str, event: &ServerNotification) {
-        match event {
-            ServerNotification::ItemCompleted(n) => self.items.push(n.item.clone()),
+    fn take_items(&mut self) -> Vec<proto::ThreadItem> {
+        std::mem::take(&mut self.items)
+            .into_iter()
+            .filter_map(|event| match Arc::try_unwrap(event) {
+                Ok(ServerNotification::ItemCompleted(n)) => Some(n.item),
+                Ok(_) => None,
+                Err(shared) => match &*shared {
+                    ServerNotification::ItemCompleted(n) => Some(n.item.clone()),
+                    _ => None,
+                },
+            })
+            .collect()
+    }
+
+    fn observe(&mut self, turn_id: &str, event: &Arc<ServerNotification>) {
+        match &**event {
+            ServerNotification::ItemCompleted(_) => self.items.push(Arc::clone(event)),
             ServerNotification::ThreadTokenUsageUpdated(n) => {
                 self.usage = Some(n.token_usage.clone());
             }
             ServerNotification::TurnCompleted(n) if n.turn.id == turn_id => {
-                let items = std::mem::take(&mut self.items);
-                self.result = Some(TurnResult::from_parts(
-                    n.turn.clone(),
-                    items,
-                    self.usage.clone(),
-                ));
+                let items = self.take_items();
+                // Everything but the turn's own item list (the result carries the items seen).
+                let turn = proto::Turn {
+                    completed_at: n.turn.completed_at,
+                    duration_ms: n.turn.duration_ms,
+                    error: n.turn.error.clone(),
+                    id: n.turn.id.clone(),
+                    items: Vec::new(),
+                    items_view: n.turn.items_view.clone(),
+                    root_turn_id: n.turn.root_turn_id.clone(),
+                    started_at: n.turn.started_at,
+                    status: n.turn.status.clone(),
+                };
+                self.result = Some(TurnResult::from_parts(turn, items, self.usage.clone()));
             }
             ServerNotification::Unknown { method, params } if method == "turn/completed" => {
                 // The payload did not match the schema; still end the turn with what we know.
@@ -128,7 +153,7 @@ impl Collector {
                     started_at: None,
                     status,
                 };
-                let items = std::mem::take(&mut self.items);
+                let items = self.take_items();
                 self.result = Some(TurnResult::from_parts(turn, items, self.usage.clone()));
             }
             _ => {}
