@@ -140,7 +140,10 @@ pub fn validate_scenario(scenario: &Value) -> Result<(), String> {
 /// ```
 /// use openai_codex_testkit::fake_server::FakeScenario;
 /// let s = FakeScenario::new().deltas(200_000).completed_before_response(true);
-/// assert_eq!(s.to_json(), r#"{"completed_before_response":true,"deltas":200000}"#);
+/// assert_eq!(
+///     s.to_value(),
+///     serde_json::json!({"completed_before_response": true, "deltas": 200000})
+/// );
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FakeScenario {
