@@ -20,12 +20,22 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "generated code is up to date",
-        args: &["run", "--quiet", "--locked", "-p", "xtask", "--", "codegen", "--check"],
+        args: &[
+            "run", "--quiet", "--locked", "-p", "xtask", "--", "codegen", "--check",
+        ],
         env: &[],
     },
     Step {
         name: "clippy",
-        args: &["clippy", "--locked", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        args: &[
+            "clippy",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         env: &[],
     },
     Step {

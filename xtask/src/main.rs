@@ -4,6 +4,7 @@
 
 mod ci;
 mod codegen;
+mod demo;
 mod runtime;
 mod schema;
 
@@ -13,6 +14,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  demo               a real Codex turn streamed to the terminal (offline: against a scripted model)
   ci                 run every CI check: fmt, codegen --check, clippy, docs, tests
   runtime            install the pinned Codex runtime into target/codex-runtime (idempotent)
   schema             regenerate the JSON Schema bundle from the pinned runtime
@@ -23,6 +25,7 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(),
         Some("ci") => ci::run(),
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
         Some("schema") => schema::run(),
