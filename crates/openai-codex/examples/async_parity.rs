@@ -34,9 +34,15 @@ async fn main() -> openai_codex::Result<()> {
 
     // 2. Run a turn to completion.
     let result = thread
-        .run("Now say goodbye, in five words or fewer.", TurnOptions::default())
+        .run(
+            "Now say goodbye, in five words or fewer.",
+            TurnOptions::default(),
+        )
         .await?;
-    println!("{}", result.final_response.as_deref().unwrap_or("(no answer)"));
+    println!(
+        "{}",
+        result.final_response.as_deref().unwrap_or("(no answer)")
+    );
     println!("status: {:?}, items: {}", result.status, result.items.len());
 
     codex.close().await;

@@ -34,7 +34,10 @@ async fn main() -> openai_codex::Result<()> {
 
     for (question, answer) in QUESTIONS.iter().zip(&answers) {
         println!("Q: {question}");
-        println!("A: {}", answer.final_response.as_deref().unwrap_or("(no answer)"));
+        println!(
+            "A: {}",
+            answer.final_response.as_deref().unwrap_or("(no answer)")
+        );
     }
     println!(
         "{} turns finished in {:.1} s",

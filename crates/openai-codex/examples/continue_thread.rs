@@ -6,9 +6,7 @@
 //! cargo run -p openai-codex --example continue_thread -- <THREAD_ID>
 //! ```
 
-use openai_codex::{
-    AsyncCodex, CodexConfig, ThreadResumeOptions, ThreadStartOptions, TurnOptions,
-};
+use openai_codex::{AsyncCodex, CodexConfig, ThreadResumeOptions, ThreadStartOptions, TurnOptions};
 
 #[tokio::main]
 async fn main() -> openai_codex::Result<()> {
@@ -30,7 +28,10 @@ async fn main() -> openai_codex::Result<()> {
             TurnOptions::default(),
         )
         .await?;
-    println!("{}", result.final_response.as_deref().unwrap_or("(no answer)"));
+    println!(
+        "{}",
+        result.final_response.as_deref().unwrap_or("(no answer)")
+    );
 
     let stored = thread.read(true).await?;
     println!("the thread now has {} turns", stored.thread.turns.len());
@@ -50,7 +51,10 @@ async fn create_thread() -> openai_codex::Result<String> {
         )
         .await?;
     println!("created thread {}", thread.id());
-    println!("{}", first.final_response.as_deref().unwrap_or("(no answer)"));
+    println!(
+        "{}",
+        first.final_response.as_deref().unwrap_or("(no answer)")
+    );
     let id = thread.id().to_string();
     codex.close().await;
     Ok(id)

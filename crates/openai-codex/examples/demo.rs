@@ -11,9 +11,7 @@ use std::io::Write;
 
 use futures::StreamExt;
 use openai_codex::types::ServerNotification;
-use openai_codex::{
-    AsyncCodex, CodexConfig, Sandbox, ThreadStartOptions, TurnEvent, TurnOptions,
-};
+use openai_codex::{AsyncCodex, CodexConfig, Sandbox, ThreadStartOptions, TurnEvent, TurnOptions};
 
 const PROMPT: &str = "In three short sentences: introduce yourself as Codex, and say what a Rust \
                       program can do by driving you through the app-server.";

@@ -82,7 +82,10 @@ async fn main() -> openai_codex::Result<()> {
                 "   status {:?}, {} item(s) kept, error info {:?}",
                 partial.status,
                 partial.items.len(),
-                partial.error.as_ref().and_then(|e| e.codex_error_info.as_ref())
+                partial
+                    .error
+                    .as_ref()
+                    .and_then(|e| e.codex_error_info.as_ref())
             );
         }
         Err(other) => println!("4. the request itself failed: {other}"),

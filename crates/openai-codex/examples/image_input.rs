@@ -21,7 +21,10 @@ async fn main() -> openai_codex::Result<()> {
         ImageInput::new(format!("data:image/png;base64,{RED_SQUARE_PNG_BASE64}")).into(),
     ];
     let result = thread.run(input, TurnOptions::default()).await?;
-    println!("{}", result.final_response.as_deref().unwrap_or("(no answer)"));
+    println!(
+        "{}",
+        result.final_response.as_deref().unwrap_or("(no answer)")
+    );
 
     codex.close().await;
     Ok(())

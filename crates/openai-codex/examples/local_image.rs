@@ -6,8 +6,7 @@
 //! ```
 
 use openai_codex::{
-    AsyncCodex, CodexConfig, InputItem, LocalImageInput, TextInput, ThreadStartOptions,
-    TurnOptions,
+    AsyncCodex, CodexConfig, InputItem, LocalImageInput, TextInput, ThreadStartOptions, TurnOptions,
 };
 
 /// An 8x8 PNG filled with one orange-red colour.
@@ -33,7 +32,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let result = thread.run(input, TurnOptions::default()).await;
     std::fs::remove_file(&path).ok();
-    println!("{}", result?.final_response.as_deref().unwrap_or("(no answer)"));
+    println!(
+        "{}",
+        result?.final_response.as_deref().unwrap_or("(no answer)")
+    );
 
     codex.close().await;
     Ok(())

@@ -21,7 +21,10 @@ async fn main() -> openai_codex::Result<()> {
     match flag.as_deref() {
         Some("--chatgpt") => {
             let login = codex.login_chatgpt().await?;
-            println!("Open this URL in a browser to log in:\n  {}", login.auth_url);
+            println!(
+                "Open this URL in a browser to log in:\n  {}",
+                login.auth_url
+            );
             let done = login.wait_timeout(Duration::from_secs(300)).await?;
             println!("login finished: success = {}", done.success);
         }

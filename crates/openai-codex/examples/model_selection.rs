@@ -37,10 +37,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .or_else(|| models.data.first())
         .ok_or("the runtime offers no models")?;
     // The lowest effort it supports, for a quick answer.
-    let effort = model
-        .supported_reasoning_efforts
-        .first()
-        .map_or_else(|| model.default_reasoning_effort.clone(), |o| o.reasoning_effort.clone());
+    let effort = model.supported_reasoning_efforts.first().map_or_else(
+        || model.default_reasoning_effort.clone(),
+        |o| o.reasoning_effort.clone(),
+    );
     println!("using {} with effort {effort}", model.model);
 
     let thread = codex
@@ -55,7 +55,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .summary(ReasoningSummary::Concise),
         )
         .await?;
-    println!("{}", result.final_response.as_deref().unwrap_or("(no answer)"));
+    println!(
+        "{}",
+        result.final_response.as_deref().unwrap_or("(no answer)")
+    );
 
     codex.close().await;
     Ok(())

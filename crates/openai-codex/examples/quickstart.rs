@@ -21,7 +21,10 @@ async fn main() -> openai_codex::Result<()> {
     let result = thread
         .run("Say hello in one sentence.", TurnOptions::default())
         .await?;
-    println!("{}", result.final_response.as_deref().unwrap_or("(no answer)"));
+    println!(
+        "{}",
+        result.final_response.as_deref().unwrap_or("(no answer)")
+    );
 
     codex.close().await;
     Ok(())

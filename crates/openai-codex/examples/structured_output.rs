@@ -42,7 +42,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let answer = result.final_response.ok_or("the turn gave no answer")?;
     let facts: LanguageFacts = serde_json::from_str(&answer)?;
-    println!("{} (stable since {})", facts.name, facts.first_stable_release_year);
+    println!(
+        "{} (stable since {})",
+        facts.name, facts.first_stable_release_year
+    );
     for feature in &facts.notable_features {
         println!("  - {feature}");
     }

@@ -5,8 +5,7 @@
 //! ```
 
 use openai_codex::{
-    AsyncCodex, CodexConfig, ThreadForkOptions, ThreadListOptions, ThreadStartOptions,
-    TurnOptions,
+    AsyncCodex, CodexConfig, ThreadForkOptions, ThreadListOptions, ThreadStartOptions, TurnOptions,
 };
 
 #[tokio::main]
@@ -16,7 +15,10 @@ async fn main() -> openai_codex::Result<()> {
     // A thread is stored once it has run a turn.
     let thread = codex.thread_start(ThreadStartOptions::default()).await?;
     thread
-        .run("Give me a one-line fun fact about octopuses.", TurnOptions::default())
+        .run(
+            "Give me a one-line fun fact about octopuses.",
+            TurnOptions::default(),
+        )
         .await?;
     thread.set_name("Octopus facts").await?;
 

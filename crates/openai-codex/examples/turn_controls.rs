@@ -23,7 +23,10 @@ async fn main() -> openai_codex::Result<()> {
         )
         .await?;
     wait_for_first_words(&turn).await?;
-    match turn.steer("Change of plan: stop counting and just say 'done'.").await {
+    match turn
+        .steer("Change of plan: stop counting and just say 'done'.")
+        .await
+    {
         Ok(_) => println!("\n[steered turn {}]", turn.id()),
         // A fast model may have finished already; steering then has nothing to join.
         Err(error) => println!("\n[turn finished before the steer: {error}]"),

@@ -290,7 +290,11 @@ impl Session {
         for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
-        assert!(status.success(), "exit status {status}; {}", self.describe());
+        assert!(
+            status.success(),
+            "exit status {status}; {}",
+            self.describe()
+        );
         self.output()
     }
 }
@@ -302,10 +306,7 @@ fn run(name: &str, args: &[&str], home: &RuntimeHome) -> String {
 
 fn assert_contains(output: &str, needles: &[&str]) {
     for needle in needles {
-        assert!(
-            output.contains(needle),
-            "missing {needle:?} in:\n{output}"
-        );
+        assert!(output.contains(needle), "missing {needle:?} in:\n{output}");
     }
 }
 
@@ -401,17 +402,26 @@ fn image_input() {
     let out = run("image_input", &[], &home);
     assert_contains(&out, &["A small orange-red square."]);
     let images = home.model().turn_requests()[0].input_images();
-    assert!(images[0].starts_with("data:image/png;base64,"), "{images:?}");
+    assert!(
+        images[0].starts_with("data:image/png;base64,"),
+        "{images:?}"
+    );
 }
 
 #[test]
 fn local_image() {
     let home = home();
     let out = run("local_image", &[], &home);
-    assert_contains(&out, &["wrote ", "(74 bytes)", "A small orange-red square."]);
+    assert_contains(
+        &out,
+        &["wrote ", "(74 bytes)", "A small orange-red square."],
+    );
     // The runtime read the file and sent it as a data URL.
     let images = home.model().turn_requests()[0].input_images();
-    assert!(images[0].starts_with("data:image/png;base64,"), "{images:?}");
+    assert!(
+        images[0].starts_with("data:image/png;base64,"),
+        "{images:?}"
+    );
 }
 
 #[test]
@@ -569,5 +579,8 @@ fn concurrent_turns() {
 fn demo() {
     let home = home();
     let out = run("demo", &[], &home);
-    assert_contains(&out, &["Codex runtime codex 0.163.0", "I am Codex", "[Completed in"]);
+    assert_contains(
+        &out,
+        &["Codex runtime codex 0.163.0", "I am Codex", "[Completed in"],
+    );
 }
