@@ -5,6 +5,7 @@
 mod ci;
 mod codegen;
 mod demo;
+mod fixtures;
 mod runtime;
 mod schema;
 
@@ -20,6 +21,9 @@ commands:
   schema             regenerate the JSON Schema bundle from the pinned runtime
   codegen [--check] [--schema-dir DIR] [--out-dir DIR]
                      generate the protocol crate's Rust code from the schema (--check: fail on drift)
+  record-fixtures [--out-dir DIR] [SCENARIO..]
+                     record real app-server traffic (pinned runtime + scripted model) as JSON lines
+                     into crates/openai-codex-protocol/tests/fixtures
 ";
 
 fn main() -> ExitCode {
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
         Some("schema") => schema::run(),
         Some("codegen") => codegen::run(&args[1..]),
+        Some("record-fixtures") => fixtures::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -4,12 +4,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::Stream;
+use futures::stream::BoxStream;
 use openai_codex_protocol::ClientRequest;
 use serde_json::Value;
 
 use openai_codex_protocol::{self as proto, requests};
 
+use crate::approval::{RequestHandler, TypedHandler};
 use crate::config::CodexConfig;
 use crate::error::{Error, Result};
 use crate::handler::{DeclineAll, ServerRequestHandler};
@@ -113,6 +114,37 @@ impl AsyncCodex {
         self.inner.conn.set_handler(Arc::new(handler));
     }
 
+    /// Installs a typed handler for server-initiated requests (approvals, user input, tool
+    /// calls, ...), replacing the previous one. The default is [`DeclineAll`]: approvals are
+    /// declined, other kinds get a JSON-RPC error. See [`crate::approval`] for ready-made
+    /// policies and ways to write one.
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) {
+    /// use openai_codex::approval::AcceptAll;
+    /// codex.set_handler(AcceptAll); // explicit opt-in: run whatever the agent asks for
+    /// # }
+    /// ```
+    pub fn set_handler(&self, handler: impl RequestHandler) {
+        self.inner
+            .conn
+            .set_handler(Arc::new(TypedHandler::new(handler)));
+    }
+
+    /// Installs a typed handler for the requests of one thread (those whose params carry this
+    /// `threadId`, or `conversationId` for the legacy kinds). It takes precedence over the
+    /// client's handler until [`AsyncCodex::clear_thread_handler`] (or the client closes).
+    pub fn set_thread_handler(&self, thread_id: &str, handler: impl RequestHandler) {
+        self.inner
+            .conn
+            .set_thread_handler(thread_id, Some(Arc::new(TypedHandler::new(handler))));
+    }
+
+    /// Removes a thread's handler; its requests go to the client's handler again.
+    pub fn clear_thread_handler(&self, thread_id: &str) {
+        self.inner.conn.set_thread_handler(thread_id, None);
+    }
+
     /// Bounds how long a handler may take; past it the request is answered with a JSON-RPC
     /// error. `None` (the default) lets handlers take as long as they need (a person may be
     /// deciding an approval).
@@ -124,20 +156,18 @@ impl AsyncCodex {
     /// config warnings, deprecation notices, thread status and name changes, account updates,
     /// ...). Each call returns an independent subscriber that sees events from now on; a slow one
     /// gets [`GlobalEvent::Lagged`] rather than holding memory. Ends when the connection closes.
-    pub fn events(&self) -> impl Stream<Item = GlobalEvent> + Send + 'static {
+    pub fn events(&self) -> BoxStream<'static, GlobalEvent> {
         let receiver = self.inner.conn.shared.router.subscribe_global();
-        futures::stream::unfold(receiver, |receiver| async move {
+        Box::pin(futures::stream::unfold(receiver, |receiver| async move {
             let mut receiver = receiver?;
-            loop {
-                match receiver.recv().await {
-                    Ok(event) => return Some((GlobalEvent::Notification(event), Some(receiver))),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        return Some((GlobalEvent::Lagged { missed }, Some(receiver)))
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            match receiver.recv().await {
+                Ok(event) => Some((GlobalEvent::Notification(event), Some(receiver))),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    Some((GlobalEvent::Lagged { missed }, Some(receiver)))
                 }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }
-        })
+        }))
     }
 
     /// Sends a typed request (any of the generated client requests) and returns its typed

@@ -29,7 +29,10 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Every field has a sensible default, so `CodexConfig::default()` launches the resolved runtime
 /// with the inherited environment. Fields mirror the Python SDK's `CodexConfig`, plus timeouts and
 /// buffering bounds that it lacks.
-#[derive(Clone, Debug)]
+///
+/// `Debug` output hides the values of environment variables whose names look secret (`KEY`,
+/// `TOKEN`, `SECRET`, `PASSWORD`, `AUTH`, `CREDENTIAL`), such as `OPENAI_API_KEY`.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct CodexConfig {
     /// Explicit path of the `codex` executable. Takes precedence over every other lookup.
@@ -59,6 +62,45 @@ pub struct CodexConfig {
     /// How many not-yet-read delta notifications a turn stream buffers per consumer before it
     /// starts dropping deltas (and yields a lag marker). Essential events are never dropped.
     pub stream_buffer: usize,
+}
+
+/// Whether an environment variable's value should stay out of `Debug` output.
+fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH", "CREDENTIAL"]
+        .iter()
+        .any(|marker| upper.contains(marker))
+}
+
+impl std::fmt::Debug for CodexConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: BTreeMap<&str, &str> = self
+            .env
+            .iter()
+            .map(|(k, v)| {
+                let shown = if looks_secret(k) {
+                    "[redacted]"
+                } else {
+                    v.as_str()
+                };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("CodexConfig")
+            .field("codex_bin", &self.codex_bin)
+            .field("launch_args_override", &self.launch_args_override)
+            .field("config_overrides", &self.config_overrides)
+            .field("cwd", &self.cwd)
+            .field("env", &env)
+            .field("client_name", &self.client_name)
+            .field("client_title", &self.client_title)
+            .field("client_version", &self.client_version)
+            .field("experimental_api", &self.experimental_api)
+            .field("request_timeout", &self.request_timeout)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("stream_buffer", &self.stream_buffer)
+            .finish()
+    }
 }
 
 impl Default for CodexConfig {

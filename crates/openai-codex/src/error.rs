@@ -236,8 +236,8 @@ pub enum Error {
     JsonRpc {
         /// The method that failed.
         method: String,
-        /// The error object, whole.
-        error: RpcError,
+        /// The error object, whole (boxed to keep `Result`s small).
+        error: Box<RpcError>,
     },
     /// A request got no response in time.
     #[error("{method}: no response within {timeout:?}; raise CodexConfig::request_timeout or pass a per-call timeout")]
@@ -292,7 +292,7 @@ impl Error {
     /// The JSON-RPC error object, when this is a JSON-RPC error.
     pub fn rpc_error(&self) -> Option<&RpcError> {
         match self {
-            Error::JsonRpc { error, .. } => Some(error),
+            Error::JsonRpc { error, .. } => Some(error.as_ref()),
             _ => None,
         }
     }
@@ -345,7 +345,7 @@ mod tests {
     fn err(e: RpcError) -> Error {
         Error::JsonRpc {
             method: "m".into(),
-            error: e,
+            error: Box::new(e),
         }
     }
 

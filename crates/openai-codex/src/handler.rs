@@ -7,6 +7,10 @@
 //! The default, [`DeclineAll`], fails closed: approvals are declined, everything else gets a
 //! JSON-RPC "method not found" error. The official Python SDK instead accepts every approval and
 //! answers `{}` to everything else, which is not a valid answer for most kinds.
+//!
+//! This is the low-level, untyped layer. Most code wants [`crate::approval`]: a typed
+//! [`RequestHandler`](crate::approval::RequestHandler) with one method per kind, ready-made
+//! policies, deadlines, auditing and per-thread handlers.
 
 use std::future::Future;
 

@@ -1,9 +1,11 @@
 //! Rust SDK for the Codex app-server (work in progress).
 #![deny(missing_docs)]
 
+pub mod approval;
 pub mod codex;
 pub mod config;
 pub mod error;
+pub mod goal;
 pub mod handler;
 pub mod inputs;
 pub mod login;
@@ -19,9 +21,11 @@ pub mod turn;
 /// The protocol types, generated from the runtime's JSON Schema (`openai-codex-protocol`).
 pub use openai_codex_protocol as types;
 
+pub use approval::{AcceptAll, DeclineAll, RequestHandler};
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;
 pub use error::{is_retryable_error, Error, ErrorCode, ErrorKind, Result, RpcError};
+pub use goal::{AsyncGoalHandle, GoalResult};
 pub use inputs::{
     ExternalContent, ExternalMessage, ImageInput, Input, InputItem, LocalImageInput, MentionInput,
     RunInput, SkillInput, TextInput,

@@ -104,7 +104,7 @@ mod tests {
     fn busy() -> Error {
         Error::JsonRpc {
             method: "m".into(),
-            error: RpcError::new(ErrorCode(-32001), "Server overloaded"),
+            error: Box::new(RpcError::new(ErrorCode(-32001), "Server overloaded")),
         }
     }
 

@@ -73,6 +73,17 @@ pub enum GlobalEvent {
     },
 }
 
+/// What a goal watcher sees ([`Router::watch_goal`]).
+#[derive(Clone, Debug)]
+pub(crate) enum GoalSignal {
+    /// A turn started on the thread.
+    TurnStarted(String),
+    /// A turn of the thread completed.
+    TurnCompleted(String),
+    /// `thread/goal/updated` or `thread/goal/cleared`.
+    Goal(Arc<ServerNotification>),
+}
+
 /// The routing keys of a notification, read without decoding the payload.
 #[derive(Deserialize, Default)]
 struct RouteKeys<'a> {
@@ -166,6 +177,9 @@ pub(crate) struct Router {
     closed: Mutex<Option<ClosedReason>>,
     /// Per-thread listeners for new turns (compaction and goal turns start by themselves).
     turn_watchers: Mutex<HashMap<String, Vec<tokio::sync::mpsc::UnboundedSender<String>>>>,
+    /// Per-thread goal listeners: turn starts and ends plus every `thread/goal/*` notification of
+    /// the thread, in the order the runtime sent them (copies; normal routing is unchanged).
+    goal_watchers: Mutex<HashMap<String, Vec<tokio::sync::mpsc::UnboundedSender<GoalSignal>>>>,
     delta_bound: usize,
 }
 
@@ -184,6 +198,7 @@ impl Router {
             global: Mutex::new(Some(global)),
             closed: Mutex::new(None),
             turn_watchers: Mutex::default(),
+            goal_watchers: Mutex::default(),
             delta_bound: delta_bound.max(1),
         }
     }
@@ -201,6 +216,23 @@ impl Router {
             }
         }
         let turn_id = keys.turn_id.or_else(|| keys.turn.and_then(|t| t.id));
+        if let Some(thread_id) = keys.thread_id.as_deref() {
+            let signal = match (method, turn_id.as_deref()) {
+                ("turn/started", Some(turn_id)) => {
+                    Some(GoalSignal::TurnStarted(turn_id.to_string()))
+                }
+                ("turn/completed", Some(turn_id)) => {
+                    Some(GoalSignal::TurnCompleted(turn_id.to_string()))
+                }
+                (m, _) if m.starts_with("thread/goal/") => {
+                    Some(GoalSignal::Goal(Arc::new(notification.clone())))
+                }
+                _ => None,
+            };
+            if let Some(signal) = signal {
+                self.announce_goal(thread_id, signal);
+            }
+        }
         match turn_id {
             Some(turn_id) => {
                 if notification.method() == "turn/started" {
@@ -372,6 +404,32 @@ impl Router {
         rx
     }
 
+    fn announce_goal(&self, thread_id: &str, signal: GoalSignal) {
+        let mut watchers = self.goal_watchers.lock().expect("router poisoned");
+        if let Some(list) = watchers.get_mut(thread_id) {
+            list.retain(|w| w.send(signal.clone()).is_ok());
+            if list.is_empty() {
+                watchers.remove(thread_id);
+            }
+        }
+    }
+
+    /// Learns every turn start and end and every `thread/goal/*` notification of `thread_id`
+    /// from now on, in order, until the receiver is dropped.
+    pub(crate) fn watch_goal(
+        &self,
+        thread_id: &str,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<GoalSignal> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.goal_watchers
+            .lock()
+            .expect("router poisoned")
+            .entry(thread_id.to_string())
+            .or_default()
+            .push(tx);
+        rx
+    }
+
     /// Subscribes to the global stream.
     pub(crate) fn subscribe_global(&self) -> Option<broadcast::Receiver<Arc<ServerNotification>>> {
         self.global
@@ -467,6 +525,7 @@ impl Router {
         logins.1.clear();
         drop(logins);
         self.turn_watchers.lock().expect("router poisoned").clear();
+        self.goal_watchers.lock().expect("router poisoned").clear();
     }
 
     #[cfg(test)]
@@ -566,7 +625,14 @@ mod tests {
 
     fn note(method: &str, params: serde_json::Value) -> (ServerNotification, Box<RawValue>) {
         let raw = RawValue::from_string(params.to_string()).unwrap();
-        (ServerNotification::decode(method, &raw).unwrap(), raw)
+        // Minimal payloads that do not fit the schema stay `Unknown`, as the reader keeps them.
+        let decoded = ServerNotification::decode(method, &raw).unwrap_or_else(|_| {
+            ServerNotification::Unknown {
+                method: method.to_string(),
+                params: params.clone(),
+            }
+        });
+        (decoded, raw)
     }
 
     fn route(router: &Router, method: &str, params: serde_json::Value) {
@@ -724,6 +790,56 @@ mod tests {
         assert!(waiter.await.unwrap().unwrap_err().is_transport_closed());
         let mut late = router.subscribe_turn("v");
         assert!(late.next().await.unwrap().is_err());
+    }
+
+    #[tokio::test]
+    async fn goal_watchers_see_turns_and_goal_events_of_their_thread_in_order() {
+        let router = Arc::new(Router::new(10));
+        let mut watcher = router.watch_goal("t");
+        let mut global = router.subscribe_global().unwrap();
+        route(
+            &router,
+            "turn/started",
+            json!({"threadId": "t", "turn": {"id": "u1"}}),
+        );
+        route(
+            &router,
+            "turn/started",
+            json!({"threadId": "other", "turn": {"id": "x"}}),
+        );
+        route(
+            &router,
+            "thread/goal/updated",
+            json!({"threadId": "t", "turnId": "u1", "goal": {}}),
+        );
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u1"}}),
+        );
+        route(&router, "thread/goal/cleared", json!({"threadId": "t"}));
+        let mut seen = Vec::new();
+        while let Ok(signal) = watcher.try_recv() {
+            seen.push(match signal {
+                GoalSignal::TurnStarted(id) => format!("started {id}"),
+                GoalSignal::TurnCompleted(id) => format!("completed {id}"),
+                GoalSignal::Goal(n) => n.method().to_string(),
+            });
+        }
+        assert_eq!(
+            seen,
+            [
+                "started u1",
+                "thread/goal/updated",
+                "completed u1",
+                "thread/goal/cleared"
+            ]
+        );
+        // Copies only: the turn-scoped update is still in the turn's stream, the thread-level
+        // clear still on the global stream.
+        let events: Vec<_> = router.subscribe_turn("u1").collect().await;
+        assert!(methods(&events).contains(&"thread/goal/updated".to_string()));
+        assert_eq!(global.recv().await.unwrap().method(), "thread/goal/cleared");
     }
 
     #[test]

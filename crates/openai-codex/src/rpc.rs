@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     writer: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
     next_id: AtomicI64,
     handler: RwLock<Arc<dyn ServerRequestHandler>>,
+    /// Per-thread overrides of `handler`, keyed by thread id.
+    thread_handlers: RwLock<HashMap<String, Arc<dyn ServerRequestHandler>>>,
     handler_timeout: RwLock<Option<Duration>>,
     runtime: tokio::runtime::Handle,
     closer: Mutex<Option<Box<dyn FnOnce() + Send>>>,
@@ -133,6 +135,7 @@ impl Connection {
             writer: Mutex::new(Some(tx)),
             next_id: AtomicI64::new(1),
             handler: RwLock::new(handler),
+            thread_handlers: RwLock::default(),
             handler_timeout: RwLock::new(None),
             runtime,
             closer: Mutex::new(closer),
@@ -171,6 +174,27 @@ impl Connection {
 
     pub(crate) fn set_handler(&self, handler: Arc<dyn ServerRequestHandler>) {
         *self.shared.handler.write().expect("handler lock poisoned") = handler;
+    }
+
+    /// Installs (`Some`) or removes (`None`) the handler for the requests of one thread.
+    pub(crate) fn set_thread_handler(
+        &self,
+        thread_id: &str,
+        handler: Option<Arc<dyn ServerRequestHandler>>,
+    ) {
+        let mut map = self
+            .shared
+            .thread_handlers
+            .write()
+            .expect("handler lock poisoned");
+        match handler {
+            Some(handler) => {
+                map.insert(thread_id.to_string(), handler);
+            }
+            None => {
+                map.remove(thread_id);
+            }
+        }
     }
 
     pub(crate) fn set_handler_timeout(&self, timeout: Option<Duration>) {
@@ -226,7 +250,7 @@ impl Connection {
             Ok(Ok(Ok(result))) => Ok(result),
             Ok(Ok(Err(ReplyError::Rpc(error)))) => Err(Error::JsonRpc {
                 method: method.to_string(),
-                error,
+                error: Box::new(error),
             }),
             Ok(Ok(Err(ReplyError::Closed(reason)))) => Err(Error::TransportClosed(reason)),
             Ok(Err(_)) => Err(Error::TransportClosed(self.closed_reason().unwrap_or_else(
@@ -414,6 +438,30 @@ impl Shared {
         let _ = slot.send(reply);
     }
 
+    /// The handler for a request: its thread's override when one is installed (by `threadId`,
+    /// or `conversationId` for the legacy kinds), else the client's.
+    fn handler_for(&self, params: Option<&RawValue>) -> Arc<dyn ServerRequestHandler> {
+        #[derive(Deserialize)]
+        struct ThreadKey<'a> {
+            #[serde(rename = "threadId", borrow, default)]
+            thread_id: Option<Cow<'a, str>>,
+            #[serde(rename = "conversationId", borrow, default)]
+            conversation_id: Option<Cow<'a, str>>,
+        }
+        {
+            let overrides = self.thread_handlers.read().expect("handler lock poisoned");
+            if !overrides.is_empty() {
+                let key = params
+                    .and_then(|p| serde_json::from_str::<ThreadKey<'_>>(p.get()).ok())
+                    .and_then(|k| k.thread_id.or(k.conversation_id));
+                if let Some(handler) = key.and_then(|k| overrides.get(k.as_ref())) {
+                    return Arc::clone(handler);
+                }
+            }
+        }
+        Arc::clone(&self.handler.read().expect("handler lock poisoned"))
+    }
+
     fn dispatch_server_request(
         self: &Arc<Self>,
         method: &str,
@@ -431,7 +479,7 @@ impl Shared {
                         .unwrap_or_default(),
                 }
             });
-        let handler = Arc::clone(&self.handler.read().expect("handler lock poisoned"));
+        let handler = self.handler_for(params);
         let timeout = *self.handler_timeout.read().expect("handler lock poisoned");
         let shared = Arc::clone(self);
         let method = method.to_string();

@@ -64,6 +64,12 @@ pub enum ApprovalMode {
     /// Escalations are refused without asking (`approvalPolicy: never`); ordinary sandboxed
     /// commands still run.
     DenyAll,
+    /// The client's own handler decides: escalations and out-of-sandbox writes are sent to it as
+    /// approval requests (`approvalPolicy: on-request`, `approvalsReviewer: user`). Install a
+    /// handler with [`crate::AsyncCodex::set_handler`]; the default one declines every request,
+    /// so without one this behaves like [`ApprovalMode::DenyAll`] except that the refused
+    /// command shows up as a `declined` item.
+    Manual,
 }
 
 impl ApprovalMode {
@@ -75,6 +81,10 @@ impl ApprovalMode {
                 Some(proto::ApprovalsReviewer::AutoReview),
             ),
             ApprovalMode::DenyAll => (proto::AskForApproval::Never, None),
+            ApprovalMode::Manual => (
+                proto::AskForApproval::OnRequest,
+                Some(proto::ApprovalsReviewer::User),
+            ),
         }
     }
 }
@@ -117,5 +127,8 @@ mod tests {
         let (policy, reviewer) = ApprovalMode::DenyAll.wire();
         assert_eq!(serde_json::to_value(policy).unwrap(), json!("never"));
         assert!(reviewer.is_none());
+        let (policy, reviewer) = ApprovalMode::Manual.wire();
+        assert_eq!(serde_json::to_value(policy).unwrap(), json!("on-request"));
+        assert_eq!(serde_json::to_value(reviewer).unwrap(), json!("user"));
     }
 }

@@ -482,6 +482,18 @@ impl AsyncThread {
         &self.codex
     }
 
+    /// Installs a typed handler for this thread's server requests (approvals and friends whose
+    /// params carry this thread's id); it overrides the client's handler for them. Same as
+    /// [`AsyncCodex::set_thread_handler`].
+    pub fn set_handler(&self, handler: impl crate::approval::RequestHandler) {
+        self.codex.set_thread_handler(&self.id, handler);
+    }
+
+    /// Removes this thread's handler; its requests go to the client's handler again.
+    pub fn clear_handler(&self) {
+        self.codex.clear_thread_handler(&self.id);
+    }
+
     /// Starts a turn and waits for its result: the common path.
     ///
     /// # Errors

@@ -1,7 +1,7 @@
 //! Transports: how bytes reach the runtime and come back.
 //!
 //! A [`Transport`] is a pair of blocking byte streams, one JSON message per line in each
-//! direction, plus (for a spawned runtime) the [`ChildProcess`] that owns them. The connection
+//! direction, plus (for a spawned runtime) the child process that owns them. The connection
 //! (`rpc`) runs one reader thread and one writer thread over them, so the router never sees how the
 //! bytes travel: a WebSocket or Unix-socket transport only has to offer the same line-oriented
 //! `Read`/`Write` pair.

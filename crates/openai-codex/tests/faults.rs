@@ -1,0 +1,422 @@
+//! Faults the real runtime cannot be made to produce on demand, played by the fake app-server.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use openai_codex::types::{ServerNotification, ServerRequest, TurnStatus};
+use openai_codex::{
+    retry_on_overload, AsyncCodex, CodexConfig, Error, ErrorKind, GlobalEvent, RetryOptions,
+    ThreadListOptions, ThreadStartOptions, TurnEvent, TurnOptions,
+};
+use openai_codex_testkit::fake_server::{fake_app_server_bin, FakeScenario};
+use serde_json::json;
+
+fn config(scenario: &FakeScenario) -> CodexConfig {
+    let mut config = CodexConfig::default()
+        .codex_bin(fake_app_server_bin())
+        .request_timeout(Duration::from_secs(10));
+    for (key, value) in scenario.env() {
+        config = config.env(key, value);
+    }
+    config
+}
+
+async fn client(scenario: FakeScenario) -> AsyncCodex {
+    AsyncCodex::new(config(&scenario)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_crash_mid_turn_fails_every_waiter_promptly_with_the_stderr_tail() {
+    let codex = client(
+        FakeScenario::new()
+            .deltas(50)
+            .slow_deltas_ms(20)
+            .exit_mid_turn(5, 3, "boom: fatal error in core"),
+    )
+    .await;
+    let thread_a = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let turn = thread_a.turn("hi", TurnOptions::default()).await.unwrap();
+    let mut stream = turn.stream();
+    let mut got_error = None;
+    while let Some(event) = stream.next().await {
+        if let Err(e) = event {
+            got_error = Some((e, Instant::now()));
+            break;
+        }
+    }
+    let (err, at) = got_error.expect("the stream fails instead of ending quietly");
+    let Error::TransportClosed(reason) = &err else {
+        panic!("{err}")
+    };
+    assert!(
+        reason
+            .stderr_tail
+            .iter()
+            .any(|l| l.contains("boom: fatal error in core")),
+        "{reason:?}"
+    );
+    assert!(
+        reason.exit_status.as_deref().unwrap_or("").contains('3'),
+        "{reason:?}"
+    );
+    // Every later call fails at once with the same cause.
+    let asked = Instant::now();
+    let later = codex
+        .thread_list(ThreadListOptions::default())
+        .await
+        .unwrap_err();
+    assert!(later.is_transport_closed(), "{later}");
+    assert!(
+        asked.elapsed() < Duration::from_millis(100),
+        "later calls fail at once"
+    );
+    assert!(at.elapsed() < Duration::from_secs(5));
+    assert!(
+        later.to_string().contains("boom: fatal error in core"),
+        "{later}"
+    );
+    drop(stream);
+    let err = turn.run().await.unwrap_err();
+    assert!(err.is_transport_closed(), "{err}");
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn a_crash_fails_pending_requests_within_100ms() {
+    let codex = client(
+        FakeScenario::new()
+            .deltas(1000)
+            .slow_deltas_ms(5)
+            .exit_mid_turn(3, 9, "panic in runtime")
+            .never_answer(["thread/list"]),
+    )
+    .await;
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let pending = {
+        let codex = codex.clone();
+        tokio::spawn(async move {
+            let result = codex.thread_list(ThreadListOptions::default()).await;
+            (result, Instant::now())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let turn = thread.turn("go", TurnOptions::default()).await.unwrap();
+    let mut stream = turn.stream();
+    let mut failed_at = None;
+    while let Some(event) = stream.next().await {
+        if event.is_err() {
+            failed_at = Some(Instant::now());
+        }
+    }
+    let failed_at = failed_at.expect("stream error");
+    let (result, at) = pending.await.unwrap();
+    assert!(result.unwrap_err().is_transport_closed());
+    let gap = at.max(failed_at) - at.min(failed_at);
+    assert!(
+        gap < Duration::from_millis(100),
+        "waiters failed {gap:?} apart"
+    );
+}
+
+#[tokio::test]
+async fn turn_completed_before_the_turn_start_response_is_not_lost() {
+    let codex = client(
+        FakeScenario::new()
+            .deltas(4)
+            .completed_before_response(true),
+    )
+    .await;
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let turn = thread.turn("early", TurnOptions::default()).await.unwrap();
+    let events: Vec<_> =
+        tokio::time::timeout(Duration::from_secs(5), turn.stream().collect::<Vec<_>>())
+            .await
+            .expect("the stream ends");
+    let methods: Vec<String> = events
+        .iter()
+        .filter_map(|e| {
+            e.as_ref()
+                .ok()
+                .and_then(TurnEvent::notification)
+                .map(|n| n.method().to_string())
+        })
+        .collect();
+    assert_eq!(methods.first().map(String::as_str), Some("turn/started"));
+    assert_eq!(methods.last().map(String::as_str), Some("turn/completed"));
+    assert_eq!(
+        methods
+            .iter()
+            .filter(|m| *m == "item/agentMessage/delta")
+            .count(),
+        4
+    );
+    let result = turn.run().await.unwrap();
+    assert_eq!(result.status, TurnStatus::Completed);
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn junk_lines_are_skipped_and_unknown_notifications_are_routed() {
+    let codex = client(
+        FakeScenario::new()
+            .junk_line(true)
+            .unknown_notifications(true),
+    )
+    .await;
+    let mut events = codex.events();
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let turn = thread.turn("x", TurnOptions::default()).await.unwrap();
+    let mut unknown_in_turn = false;
+    let mut stream = turn.stream();
+    while let Some(event) = stream.next().await {
+        if let TurnEvent::Notification(n) = event.unwrap() {
+            if let ServerNotification::Unknown { method, .. } = &*n {
+                assert_eq!(method, "fake/unknownTurnEvent");
+                unknown_in_turn = true;
+            }
+        }
+    }
+    assert!(
+        unknown_in_turn,
+        "an unknown method with a turnId reaches the turn"
+    );
+    let mut unknown_global = false;
+    while let Ok(Some(event)) =
+        tokio::time::timeout(Duration::from_millis(500), events.next()).await
+    {
+        if let GlobalEvent::Notification(n) = event {
+            if n.method() == "fake/unknownGlobalEvent" {
+                unknown_global = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        unknown_global,
+        "an unknown method without a turn goes to the global stream"
+    );
+    assert!(codex.junk_lines() >= 1);
+    assert_eq!(turn.run().await.unwrap().status, TurnStatus::Completed);
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn a_never_answered_request_times_out_and_the_client_stays_usable() {
+    let codex = client(FakeScenario::new().never_answer(["thread/list"])).await;
+    let started = Instant::now();
+    let err = codex
+        .request_with_timeout::<openai_codex::types::requests::ThreadList>(
+            Default::default(),
+            Duration::from_millis(200),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn unknown_server_requests_get_an_error_and_a_panicking_handler_does_not_kill_the_client() {
+    let codex = client(
+        FakeScenario::new()
+            .server_requests(["item/tool/call"])
+            .unknown_server_request(true),
+    )
+    .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let calls2 = Arc::clone(&calls);
+    codex.set_server_request_handler(move |request: ServerRequest| {
+        calls2.fetch_add(1, Ordering::SeqCst);
+        let method = request.method().to_string();
+        async move {
+            if method == "item/tool/call" {
+                panic!("handler bug");
+            }
+            openai_codex::handler::decline_reply(&method)
+        }
+    });
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let turn = thread.turn("tools", TurnOptions::default()).await.unwrap();
+    let mut replies = None;
+    let mut stream = turn.stream();
+    while let Some(event) = stream.next().await {
+        if let TurnEvent::Notification(n) = event.unwrap() {
+            if let ServerNotification::Unknown { method, params } = &*n {
+                if method == "fake/serverRequestReplies" {
+                    replies = Some(params.clone());
+                }
+            }
+        }
+    }
+    drop(stream);
+    let replies = replies.expect("the fake reports the replies it got");
+    let replies = replies["replies"].as_array().unwrap();
+    let tool = replies
+        .iter()
+        .find(|r| r["method"] == "item/tool/call")
+        .unwrap();
+    assert_eq!(tool["reply"]["error"]["code"], -32603, "{tool}");
+    let unknown = replies
+        .iter()
+        .find(|r| r["method"] == "fake/unknownRequest");
+    if let Some(unknown) = unknown {
+        assert_eq!(unknown["reply"]["error"]["code"], -32601, "{unknown}");
+    }
+    assert!(calls.load(Ordering::SeqCst) >= 1);
+    assert_eq!(turn.run().await.unwrap().status, TurnStatus::Completed);
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn overload_errors_map_to_server_busy_and_retry_on_overload_recovers() {
+    let scenario = FakeScenario::new()
+        .error_for_times(
+            "thread/list",
+            -32001,
+            "Server overloaded",
+            Some(json!({"codexErrorInfo": "serverOverloaded"})),
+            2,
+        )
+        .error_for(
+            "model/list",
+            -32001,
+            "busy",
+            Some(json!({"codex_error_info": "server_overloaded"})),
+        );
+    let codex = client(scenario).await;
+    let err = codex
+        .thread_list(ThreadListOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::ServerBusy));
+    assert!(err.is_retryable());
+    let attempts = AtomicUsize::new(0);
+    let fast = RetryOptions {
+        initial_delay: Duration::from_millis(10),
+        ..RetryOptions::default()
+    };
+    retry_on_overload(
+        || {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            codex.thread_list(ThreadListOptions::default())
+        },
+        fast,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        2,
+        "one overloaded answer left, then success"
+    );
+    let err = codex.models(false).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        Some(ErrorKind::ServerBusy),
+        "snake_case marker too"
+    );
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn sixty_four_concurrent_turns_are_never_misrouted() {
+    let codex = client(
+        FakeScenario::new()
+            .deltas(200)
+            .concurrent(true)
+            .delta_text("x"),
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for _ in 0..64 {
+        let codex = codex.clone();
+        tasks.push(tokio::spawn(async move {
+            let thread = codex
+                .thread_start(ThreadStartOptions::default())
+                .await
+                .unwrap();
+            let turn = thread.turn("go", TurnOptions::default()).await.unwrap();
+            let mut deltas = 0;
+            let mut stream = turn.stream();
+            while let Some(event) = stream.next().await {
+                if let TurnEvent::Notification(n) = event.unwrap() {
+                    match &*n {
+                        ServerNotification::ItemAgentMessageDelta(d) => {
+                            assert_eq!(d.turn_id, turn.id());
+                            assert_eq!(d.thread_id, thread.id());
+                            deltas += 1;
+                        }
+                        ServerNotification::TurnCompleted(c) => assert_eq!(c.turn.id, turn.id()),
+                        _ => {}
+                    }
+                }
+            }
+            deltas
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn a_slow_consumer_gets_a_lag_marker_but_every_essential_event() {
+    let scenario = FakeScenario::new().deltas(5000).delta_text("d");
+    let codex = AsyncCodex::new(config(&scenario).stream_buffer(64))
+        .await
+        .unwrap();
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let turn = thread.turn("flood", TurnOptions::default()).await.unwrap();
+    // Let the whole turn arrive before reading anything.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut deltas = 0u64;
+    let mut dropped = 0u64;
+    let mut stream = turn.stream();
+    while let Some(event) = stream.next().await {
+        match event.unwrap() {
+            TurnEvent::Notification(n) if n.method() == "item/agentMessage/delta" => deltas += 1,
+            TurnEvent::Lagged { dropped: d } => dropped += d,
+            _ => {}
+        }
+    }
+    drop(stream);
+    assert_eq!(
+        deltas + dropped,
+        5000,
+        "every delta is either delivered or counted as dropped"
+    );
+    assert!(
+        dropped > 0 && deltas <= 64,
+        "deltas={deltas} dropped={dropped}"
+    );
+    let result = turn.run().await.unwrap();
+    // The completed agent message still carries the full text: items are never dropped.
+    assert_eq!(result.final_response.map(|t| t.len()), Some(5000));
+    codex.close().await;
+}
