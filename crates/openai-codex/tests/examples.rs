@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use openai_codex_testkit::{
-    AssistantMessage, CapturedRequest, Reasoning, ResponseScript, RuntimeHome, Usage,
+    AssistantMessage, CapturedRequest, ExecCommand, Reasoning, ResponseScript, RuntimeHome, Usage,
 };
 use serde_json::json;
 
@@ -81,6 +81,30 @@ fn respond(request: &CapturedRequest, overloaded_once: &AtomicBool) -> ResponseS
         return answer("A small orange-red square.");
     }
     let prompt = request.last_user_text().unwrap_or_default();
+    if request
+        .body
+        .to_string()
+        .contains("Draft a three-line README")
+    {
+        // A goal turn: mark the goal complete with the runtime's tool, then answer.
+        return if request.last_tool_output().is_some() {
+            answer("Todo: a tiny app to track what to do.\nAdd, check off, and delete tasks.\nRun it with `todo`.")
+        } else {
+            ResponseScript::new().function_call("update_goal", &json!({"status": "complete"}))
+        };
+    }
+    if prompt.contains("hello.txt") {
+        // The sandbox is read-only: ask to run the command outside it (an approval request).
+        return if request.last_tool_output().is_some() {
+            answer("Created hello.txt.")
+        } else {
+            ResponseScript::new().exec_command(
+                ExecCommand::new("touch hello.txt")
+                    .login(false)
+                    .escalated("Need to create hello.txt in the workspace"),
+            )
+        };
+    }
     let history = request.user_texts().join("\n");
     let has = |needle: &str| prompt.contains(needle);
     if has("Say hello in one sentence") {
@@ -582,5 +606,37 @@ fn demo() {
     assert_contains(
         &out,
         &["Codex runtime codex 0.163.0", "I am Codex", "[Completed in"],
+    );
+}
+
+#[test]
+fn approvals() {
+    let home = home();
+    let out = run("approvals", &[], &home);
+    assert_contains(
+        &out,
+        &[
+            "approval requested: `/bin/bash -c 'touch hello.txt'`",
+            "reason: Need to create hello.txt in the workspace",
+            "decision: accept",
+            "Completed",
+            "Created hello.txt.",
+            "hello.txt exists: true",
+        ],
+    );
+}
+
+#[test]
+fn goals() {
+    let home = home();
+    let out = run("goals", &[], &home);
+    assert_contains(
+        &out,
+        &[
+            "goal started: Draft a three-line README",
+            "goal turn 1 (Completed):",
+            "Todo: a tiny app",
+            "goal Complete after 1 turn(s)",
+        ],
     );
 }
