@@ -325,7 +325,7 @@ pub enum Error {
     #[error("protocol error: {0}")]
     Protocol(String),
     /// The blocking API was called from inside an async runtime, which would deadlock.
-    #[error("the blocking API cannot be called from inside an async runtime; use AsyncCodex there (or spawn_blocking)")]
+    #[error("the blocking API cannot be called from inside an async runtime; use AsyncCodex there, or call it from a plain OS thread (std::thread::spawn)")]
     BlockingInAsync,
 }
 

@@ -1,7 +1,12 @@
 //! Rust SDK for the Codex app-server (work in progress).
+//!
+//! [`AsyncCodex`] is the async client; with the default `blocking` feature, [`Codex`] (in
+//! [`blocking`]) is the same API for synchronous code.
 #![deny(missing_docs)]
 
 pub mod approval;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 pub mod codex;
 pub mod config;
 pub mod error;
@@ -22,6 +27,11 @@ pub mod turn;
 pub use openai_codex_protocol as types;
 
 pub use approval::{AcceptAll, DeclineAll, RequestHandler};
+#[cfg(feature = "blocking")]
+pub use blocking::{
+    retry_on_overload as retry_on_overload_blocking, ChatgptLoginHandle, Codex,
+    DeviceCodeLoginHandle, GoalHandle, Thread, TurnHandle,
+};
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;
 pub use error::{is_retryable_error, Error, ErrorCode, ErrorKind, Result, RpcError};
