@@ -640,3 +640,69 @@ fn goals() {
         ],
     );
 }
+
+// The blocking twins print the same as their async originals.
+
+#[test]
+fn quickstart_blocking() {
+    let home = home();
+    let out = run("quickstart_blocking", &[], &home);
+    assert_contains(&out, &["connected to codex 0.163.0", "Hello from Codex!"]);
+}
+
+#[test]
+fn run_turn_blocking() {
+    let home = home();
+    let out = run("run_turn_blocking", &[], &home);
+    assert_contains(
+        &out,
+        &[
+            "status:   Completed",
+            "- reasoning",
+            "usage:    300 input + 40 output tokens",
+            "2, 3 and 5",
+        ],
+    );
+}
+
+#[test]
+fn stream_turn_blocking() {
+    let home = home();
+    let out = run("stream_turn_blocking", &[], &home);
+    assert_contains(
+        &out,
+        &[
+            "A notification is a JSON-RPC message without an id",
+            "[turn Completed]",
+            "streamed ",
+        ],
+    );
+}
+
+#[test]
+fn continue_thread_blocking() {
+    let home = home();
+    let out = run("continue_thread_blocking", &[], &home);
+    assert_contains(
+        &out,
+        &[
+            "created thread",
+            "resumed thread",
+            "Your favorite color is teal.",
+            "the thread now has 2 turns",
+        ],
+    );
+}
+
+#[test]
+fn async_parity_blocking() {
+    let home = home();
+    let blocking = run("async_parity_blocking", &[], &home);
+    let home = self::home();
+    let asynchronous = run("async_parity", &[], &home);
+    assert_contains(&blocking, &["Hello, async world!", "Goodbye for now!"]);
+    assert_eq!(
+        blocking, asynchronous,
+        "the same program both ways prints the same"
+    );
+}
