@@ -431,7 +431,7 @@ impl Error {
 ///
 /// let busy = Error::JsonRpc {
 ///     method: "turn/start".into(),
-///     error: RpcError::new(ErrorCode::SERVER_OVERLOADED, "Server overloaded"),
+///     error: Box::new(RpcError::new(ErrorCode::SERVER_OVERLOADED, "Server overloaded")),
 /// };
 /// assert!(is_retryable_error(&busy));
 /// ```
