@@ -216,6 +216,19 @@ impl AsyncCodex {
     /// Installs a typed handler for the requests of one thread (those whose params carry this
     /// `threadId`, or `conversationId` for the legacy kinds). It takes precedence over the
     /// client's handler until [`AsyncCodex::clear_thread_handler`] (or the client closes).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::{AcceptAll, ApprovalMode, ThreadStartOptions};
+    ///
+    /// let thread = codex
+    ///     .thread_start(ThreadStartOptions::default().approval_mode(ApprovalMode::Manual))
+    ///     .await?;
+    /// codex.set_thread_handler(thread.id(), AcceptAll); // this sandboxed thread only
+    /// # Ok(()) }
+    /// ```
     pub fn set_thread_handler(&self, thread_id: &str, handler: impl RequestHandler) {
         self.inner
             .conn
@@ -223,6 +236,17 @@ impl AsyncCodex {
     }
 
     /// Removes a thread's handler; its requests go to the client's handler again.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::AcceptAll;
+    ///
+    /// codex.set_thread_handler("<thread id>", AcceptAll);
+    /// codex.clear_thread_handler("<thread id>"); // back to the client's handler
+    /// # Ok(()) }
+    /// ```
     pub fn clear_thread_handler(&self, thread_id: &str) {
         self.inner.conn.set_thread_handler(thread_id, None);
     }

@@ -502,11 +502,36 @@ impl AsyncThread {
     /// Installs a typed handler for this thread's server requests (approvals and friends whose
     /// params carry this thread's id); it overrides the client's handler for them. Same as
     /// [`AsyncCodex::set_thread_handler`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::approval::Handlers;
+    /// use openai_codex::types::{CommandExecutionApprovalDecision, CommandExecutionRequestApprovalResponse};
+    ///
+    /// thread.set_handler(Handlers::new().on_command_approval(|params| async move {
+    ///     println!("declining {:?}", params.command);
+    ///     Ok(CommandExecutionRequestApprovalResponse {
+    ///         decision: CommandExecutionApprovalDecision::Decline,
+    ///     })
+    /// }));
+    /// # Ok(()) }
+    /// ```
     pub fn set_handler(&self, handler: impl crate::approval::RequestHandler) {
         self.codex.set_thread_handler(&self.id, handler);
     }
 
     /// Removes this thread's handler; its requests go to the client's handler again.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// thread.set_handler(openai_codex::AcceptAll);
+    /// thread.clear_handler(); // the client's handler answers again
+    /// # Ok(()) }
+    /// ```
     pub fn clear_handler(&self) {
         self.codex.clear_thread_handler(&self.id);
     }
