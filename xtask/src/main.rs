@@ -5,6 +5,7 @@
 mod bench;
 mod ci;
 mod codegen;
+mod demo;
 mod fixtures;
 mod runtime;
 mod schema;
@@ -15,6 +16,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
+  demo               a real Codex turn streamed to the terminal (offline: against a scripted model)
   bench [--quick] [--rounds N] [--only w1-fake,w1-real,w2,w3,w4,w5] [--no-python] [--no-callgrind]
                      benchmarks: ours vs the official Python SDK vs a raw-limit client; writes
                      BENCHMARKS.md and bench/throughput.png (--quick: a smoke run into target/bench)
@@ -31,6 +33,7 @@ commands:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("demo") => demo::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("ci") => ci::run(),
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),

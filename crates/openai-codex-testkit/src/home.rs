@@ -467,7 +467,18 @@ mod tests {
             .chatgpt_base_url_on_mock()
             .build()
             .unwrap();
-        assert!(!home.codex_home().starts_with(std::env::temp_dir()));
+        // Homes live under the project's target dir (`testkit-homes`), so they are outside the
+        // system temp dir unless the checkout itself is inside it.
+        let under_homes = home
+            .codex_home()
+            .ancestors()
+            .any(|a| a.file_name() == Some(std::ffi::OsStr::new("testkit-homes")));
+        assert!(under_homes || std::env::var_os("OPENAI_CODEX_TESTKIT_HOMES").is_some());
+        let checkout = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let temp = std::env::temp_dir();
+        if !checkout.starts_with(&temp) {
+            assert!(!home.codex_home().starts_with(&temp));
+        }
         assert!(home.workspace().is_dir());
         let toml = std::fs::read_to_string(home.config_path()).unwrap();
         let port = home.model().port();

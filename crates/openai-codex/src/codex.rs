@@ -52,6 +52,18 @@ impl AsyncCodex {
     /// [`Error::RuntimeNotFound`] / [`Error::Spawn`] when the runtime cannot start; a
     /// [`Error::TransportClosed`] carrying the runtime's stderr when it exits during start-up;
     /// [`Error::Timeout`] when it does not answer `initialize` within the request timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use openai_codex::{AsyncCodex, CodexConfig};
+    ///
+    /// # async fn example() -> openai_codex::Result<()> {
+    /// let codex = AsyncCodex::new(CodexConfig::default()).await?;
+    /// println!("runtime {}", codex.metadata().server_version);
+    /// codex.close().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn new(config: CodexConfig) -> Result<Self> {
         let transport = Transport::spawn_stdio(&config)?;
         Self::with_transport(config, transport).await
@@ -61,6 +73,18 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// As [`AsyncCodex::new`], minus the spawning.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use openai_codex::{AsyncCodex, CodexConfig, transport::Transport};
+    ///
+    /// # async fn example() -> openai_codex::Result<()> {
+    /// let config = CodexConfig::default();
+    /// let transport = Transport::spawn_stdio(&config)?;
+    /// let codex = AsyncCodex::with_transport(config, transport).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn with_transport(config: CodexConfig, transport: Transport) -> Result<Self> {
         let conn = Connection::start(transport, Arc::new(DeclineAll), config.stream_buffer)?;
         let metadata = match crate::metadata::initialize(&conn, &config).await {
@@ -84,32 +108,90 @@ impl AsyncCodex {
     }
 
     /// The `initialize` response, with the runtime's own name and version.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// let meta = codex.metadata();
+    /// println!("{} {} (home {:?})", meta.server_name, meta.server_version, meta.codex_home);
+    /// # Ok(()) }
+    /// ```
     pub fn metadata(&self) -> &Metadata {
         &self.inner.metadata
     }
 
     /// The configuration this client was started with.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// println!("request timeout: {:?}", codex.config().request_timeout);
+    /// # Ok(()) }
+    /// ```
     pub fn config(&self) -> &CodexConfig {
         &self.inner.config
     }
 
     /// The runtime's OS process id (when this client spawned it).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// if let Some(pid) = codex.runtime_pid() {
+    ///     println!("runtime pid {pid}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn runtime_pid(&self) -> Option<u32> {
         self.inner.conn.process_id()
     }
 
     /// How many lines from the runtime were not JSON-RPC messages (logged and skipped).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// assert_eq!(codex.junk_lines(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn junk_lines(&self) -> u64 {
         self.inner.conn.junk_lines()
     }
 
     /// Whether the connection is closed (by [`AsyncCodex::close`] or because the runtime exited).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// codex.close().await;
+    /// assert!(codex.is_closed());
+    /// # Ok(()) }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.inner.conn.closed_reason().is_some()
     }
 
     /// Installs the handler for server-initiated requests (approvals, user input, ...),
     /// replacing the previous one. The default is [`DeclineAll`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::handler::decline_reply;
+    ///
+    /// // Log every server request, then answer it the fail-closed way.
+    /// codex.set_server_request_handler(|request: openai_codex::types::ServerRequest| async move {
+    ///     println!("runtime asks: {}", request.method());
+    ///     decline_reply(request.method())
+    /// });
+    /// # Ok(()) }
+    /// ```
     pub fn set_server_request_handler(&self, handler: impl ServerRequestHandler) {
         self.inner.conn.set_handler(Arc::new(handler));
     }
@@ -134,6 +216,19 @@ impl AsyncCodex {
     /// Installs a typed handler for the requests of one thread (those whose params carry this
     /// `threadId`, or `conversationId` for the legacy kinds). It takes precedence over the
     /// client's handler until [`AsyncCodex::clear_thread_handler`] (or the client closes).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::{AcceptAll, ApprovalMode, ThreadStartOptions};
+    ///
+    /// let thread = codex
+    ///     .thread_start(ThreadStartOptions::default().approval_mode(ApprovalMode::Manual))
+    ///     .await?;
+    /// codex.set_thread_handler(thread.id(), AcceptAll); // this sandboxed thread only
+    /// # Ok(()) }
+    /// ```
     pub fn set_thread_handler(&self, thread_id: &str, handler: impl RequestHandler) {
         self.inner
             .conn
@@ -141,6 +236,17 @@ impl AsyncCodex {
     }
 
     /// Removes a thread's handler; its requests go to the client's handler again.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::AcceptAll;
+    ///
+    /// codex.set_thread_handler("<thread id>", AcceptAll);
+    /// codex.clear_thread_handler("<thread id>"); // back to the client's handler
+    /// # Ok(()) }
+    /// ```
     pub fn clear_thread_handler(&self, thread_id: &str) {
         self.inner.conn.set_thread_handler(thread_id, None);
     }
@@ -148,6 +254,15 @@ impl AsyncCodex {
     /// Bounds how long a handler may take; past it the request is answered with a JSON-RPC
     /// error. `None` (the default) lets handlers take as long as they need (a person may be
     /// deciding an approval).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use std::time::Duration;
+    /// codex.set_server_request_timeout(Some(Duration::from_secs(60)));
+    /// # Ok(()) }
+    /// ```
     pub fn set_server_request_timeout(&self, timeout: Option<Duration>) {
         self.inner.conn.set_handler_timeout(timeout);
     }
@@ -156,6 +271,22 @@ impl AsyncCodex {
     /// config warnings, deprecation notices, thread status and name changes, account updates,
     /// ...). Each call returns an independent subscriber that sees events from now on; a slow one
     /// gets [`GlobalEvent::Lagged`] rather than holding memory. Ends when the connection closes.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use futures::StreamExt;
+    /// use openai_codex::GlobalEvent;
+    ///
+    /// let mut events = Box::pin(codex.events());
+    /// while let Some(event) = events.next().await {
+    ///     if let GlobalEvent::Notification(n) = event {
+    ///         println!("{}", n.method());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn events(&self) -> BoxStream<'static, GlobalEvent> {
         let receiver = self.inner.conn.shared.router.subscribe_global();
         Box::pin(futures::stream::unfold(receiver, |receiver| async move {
@@ -176,6 +307,17 @@ impl AsyncCodex {
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime answers with an error, [`Error::Timeout`],
     /// [`Error::TransportClosed`], or [`Error::Decode`] when the response does not fit the type.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::types::{requests, ModelListParams};
+    ///
+    /// let models = codex.request::<requests::ModelList>(ModelListParams::default()).await?;
+    /// println!("{} models", models.data.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn request<M: ClientRequest>(&self, params: M::Params) -> Result<M::Response> {
         self.request_with_timeout::<M>(params, self.inner.config.request_timeout)
             .await
@@ -185,6 +327,19 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// As [`AsyncCodex::request`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use std::time::Duration;
+    /// use openai_codex::types::{requests, ModelListParams};
+    ///
+    /// let models = codex
+    ///     .request_with_timeout::<requests::ModelList>(ModelListParams::default(), Duration::from_secs(5))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn request_with_timeout<M: ClientRequest>(
         &self,
         params: M::Params,
@@ -198,6 +353,15 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// As [`AsyncCodex::request`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// let page = codex.request_raw("thread/list", serde_json::json!({"limit": 5})).await?;
+    /// println!("{}", page["data"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn request_raw(&self, method: &str, params: Value) -> Result<Value> {
         let raw = crate::rpc::encode_params(&params)?;
         let result = self
@@ -212,6 +376,14 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::TransportClosed`] when the connection is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// codex.notify_raw("initialized", serde_json::Value::Null)?;
+    /// # Ok(()) }
+    /// ```
     pub fn notify_raw(&self, method: &str, params: Value) -> Result<()> {
         let raw = crate::rpc::encode_params(&params)?;
         self.inner.conn.notify_raw(method, raw.as_deref())
@@ -229,6 +401,15 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// let key = std::env::var("OPENAI_API_KEY").expect("set OPENAI_API_KEY");
+    /// codex.login_api_key(&key).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn login_api_key(&self, api_key: &str) -> Result<()> {
         let params = proto::LoginAccountParams::ApiKey(proto::ApiKeyLoginAccountParams {
             api_key: api_key.to_string(),
@@ -243,6 +424,17 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses; [`Error::Protocol`] for an unexpected reply.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// let login = codex.login_chatgpt().await?;
+    /// println!("open {}", login.auth_url);
+    /// let done = login.wait().await?;
+    /// println!("logged in: {}", done.success);
+    /// # Ok(()) }
+    /// ```
     pub async fn login_chatgpt(&self) -> Result<AsyncChatgptLoginHandle> {
         let params =
             proto::LoginAccountParams::Chatgpt(proto::ChatgptLoginAccountParams::default());
@@ -264,6 +456,16 @@ impl AsyncCodex {
     /// # Errors
     /// [`Error::JsonRpc`] (typically -32603) when the device code cannot be requested, e.g.
     /// offline; [`Error::Protocol`] for an unexpected reply.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// let login = codex.login_chatgpt_device_code().await?;
+    /// println!("go to {} and enter {}", login.verification_url, login.user_code);
+    /// let done = login.wait().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn login_chatgpt_device_code(&self) -> Result<AsyncDeviceCodeLoginHandle> {
         let params = proto::LoginAccountParams::ChatgptDeviceCode(
             proto::ChatgptDeviceCodeLoginAccountParams {},
@@ -287,6 +489,18 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// let status = codex.account(false).await?;
+    /// match status.account {
+    ///     Some(account) => println!("logged in: {account:?}"),
+    ///     None => println!("not logged in"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn account(&self, refresh_token: bool) -> Result<proto::GetAccountResponse> {
         let params = proto::GetAccountParams {
             refresh_token: Some(refresh_token),
@@ -298,6 +512,15 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// codex.logout().await?;
+    /// assert!(codex.account(false).await?.account.is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn logout(&self) -> Result<()> {
         self.call::<requests::AccountLogout>(&()).await?;
         Ok(())
@@ -307,6 +530,16 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// for model in codex.models(false).await?.data {
+    ///     println!("{}{}", model.model, if model.is_default { " (default)" } else { "" });
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn models(&self, include_hidden: bool) -> Result<proto::ModelListResponse> {
         self.models_page(include_hidden, None, None).await
     }
@@ -315,6 +548,22 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// let mut cursor = None;
+    /// loop {
+    ///     let page = codex.models_page(true, cursor, Some(20)).await?;
+    ///     println!("{} models", page.data.len());
+    ///     cursor = page.next_cursor;
+    ///     if cursor.is_none() {
+    ///         break;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn models_page(
         &self,
         include_hidden: bool,
@@ -334,6 +583,19 @@ impl AsyncCodex {
     /// # Errors
     /// [`Error::InvalidInput`] for bad options (nothing is sent); [`Error::JsonRpc`] when the
     /// runtime refuses (for example an invalid config override).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::{Sandbox, ThreadStartOptions};
+    ///
+    /// let thread = codex
+    ///     .thread_start(ThreadStartOptions::default().sandbox(Sandbox::WorkspaceWrite))
+    ///     .await?;
+    /// println!("thread {}", thread.id());
+    /// # Ok(()) }
+    /// ```
     pub async fn thread_start(&self, options: ThreadStartOptions) -> Result<AsyncThread> {
         let params = options.to_params()?;
         let response = self.call::<requests::ThreadStart>(&params).await?;
@@ -344,6 +606,22 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::ThreadListOptions;
+    ///
+    /// let page = codex.thread_list(ThreadListOptions::default().limit(10u32)).await?;
+    /// for thread in &page.data {
+    ///     println!("{} {}", thread.id, thread.preview);
+    /// }
+    /// if let Some(cursor) = page.next_cursor {
+    ///     let _next = codex.thread_list(ThreadListOptions::default().cursor(cursor)).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn thread_list(
         &self,
         options: ThreadListOptions,
@@ -358,6 +636,17 @@ impl AsyncCodex {
     /// # Errors
     /// [`Error::JsonRpc`] ("no rollout found") for an unknown thread or one that never ran a
     /// turn.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::{ThreadResumeOptions, TurnOptions};
+    ///
+    /// let thread = codex.thread_resume("<thread id>", ThreadResumeOptions::default()).await?;
+    /// let result = thread.run("Where were we?", TurnOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn thread_resume(
         &self,
         thread_id: &str,
@@ -373,6 +662,17 @@ impl AsyncCodex {
     /// # Errors
     /// [`Error::InvalidInput`] for contradictory options; [`Error::JsonRpc`] for an unknown
     /// thread.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::{ThreadForkOptions, TurnOptions};
+    ///
+    /// let fork = codex.thread_fork("<thread id>", ThreadForkOptions::default()).await?;
+    /// fork.run("Try the other approach.", TurnOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn thread_fork(
         &self,
         thread_id: &str,
@@ -387,6 +687,14 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] for an unknown thread.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// codex.thread_archive("<thread id>").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn thread_archive(&self, thread_id: &str) -> Result<proto::ThreadArchiveResponse> {
         let params = proto::ThreadArchiveParams {
             thread_id: thread_id.to_string(),
@@ -399,6 +707,17 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] for an unknown thread.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::TurnOptions;
+    ///
+    /// let thread = codex.thread_unarchive("<thread id>").await?;
+    /// thread.run("Back to work.", TurnOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn thread_unarchive(&self, thread_id: &str) -> Result<AsyncThread> {
         let params = proto::ThreadUnarchiveParams {
             thread_id: thread_id.to_string(),
@@ -410,6 +729,19 @@ impl AsyncCodex {
 
     /// A handle to a thread by id, without any request. It can run turns if the thread is
     /// loaded in this runtime (started, resumed or forked here); otherwise resume it first.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::{ThreadStartOptions, TurnOptions};
+    ///
+    /// let id = codex.thread_start(ThreadStartOptions::default()).await?.id().to_string();
+    /// // Later, with only the id at hand:
+    /// let thread = codex.thread(id);
+    /// thread.run("Hello again", TurnOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn thread(&self, thread_id: impl Into<String>) -> AsyncThread {
         AsyncThread::new(self.clone(), thread_id.into())
     }
@@ -417,6 +749,15 @@ impl AsyncCodex {
     /// Closes the client: closes the runtime's stdin, gives it `shutdown_grace` to exit, then
     /// terminates and finally kills it, and reaps it. Every pending call and open stream fails
     /// with [`Error::TransportClosed`]. Idempotent and infallible.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// codex.close().await;
+    /// codex.close().await; // idempotent
+    /// # Ok(()) }
+    /// ```
     pub async fn close(&self) {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return;

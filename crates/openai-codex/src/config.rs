@@ -124,12 +124,29 @@ impl Default for CodexConfig {
 
 impl CodexConfig {
     /// A default configuration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::new();
+    /// assert!(config.codex_bin.is_none());
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Uses this executable as the runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().codex_bin("/opt/codex/bin/codex");
+    /// ```
     #[must_use]
     pub fn codex_bin(mut self, path: impl Into<PathBuf>) -> Self {
         self.codex_bin = Some(path.into());
@@ -137,6 +154,15 @@ impl CodexConfig {
     }
 
     /// Launches exactly this argv instead of the resolved runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default()
+    ///     .launch_args_override(["/opt/codex/bin/codex", "app-server", "--listen", "stdio://"]);
+    /// ```
     #[must_use]
     pub fn launch_args_override<I, S>(mut self, argv: I) -> Self
     where
@@ -148,6 +174,16 @@ impl CodexConfig {
     }
 
     /// Adds one `--config key=value` override.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default()
+    ///     .config_override("model_reasoning_effort=\"high\"")
+    ///     .config_override("sandbox_mode=\"read-only\"");
+    /// ```
     #[must_use]
     pub fn config_override(mut self, entry: impl Into<String>) -> Self {
         self.config_overrides.push(entry.into());
@@ -155,6 +191,14 @@ impl CodexConfig {
     }
 
     /// Sets the runtime's working directory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().cwd("/path/to/project");
+    /// ```
     #[must_use]
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cwd = Some(dir.into());
@@ -162,6 +206,14 @@ impl CodexConfig {
     }
 
     /// Sets one environment variable for the runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().env("CODEX_HOME", "/tmp/codex-home");
+    /// ```
     #[must_use]
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.insert(key.into(), value.into());
@@ -169,6 +221,14 @@ impl CodexConfig {
     }
 
     /// Sets `clientInfo.name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().client_name("my_tool").client_title("My Tool").client_version("1.2.3");
+    /// ```
     #[must_use]
     pub fn client_name(mut self, name: impl Into<String>) -> Self {
         self.client_name = name.into();
@@ -176,6 +236,14 @@ impl CodexConfig {
     }
 
     /// Sets `clientInfo.title`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().client_title("My Tool");
+    /// ```
     #[must_use]
     pub fn client_title(mut self, title: impl Into<String>) -> Self {
         self.client_title = title.into();
@@ -183,6 +251,14 @@ impl CodexConfig {
     }
 
     /// Sets `clientInfo.version`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().client_version("1.2.3");
+    /// ```
     #[must_use]
     pub fn client_version(mut self, version: impl Into<String>) -> Self {
         self.client_version = version.into();
@@ -190,6 +266,14 @@ impl CodexConfig {
     }
 
     /// Sets `capabilities.experimentalApi`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().experimental_api(false);
+    /// ```
     #[must_use]
     pub fn experimental_api(mut self, enabled: bool) -> Self {
         self.experimental_api = enabled;
@@ -197,6 +281,15 @@ impl CodexConfig {
     }
 
     /// Sets the default request timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().request_timeout(Duration::from_secs(30));
+    /// ```
     #[must_use]
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
@@ -204,6 +297,15 @@ impl CodexConfig {
     }
 
     /// Sets the shutdown grace period used by `close()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().shutdown_grace(Duration::from_millis(500));
+    /// ```
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
@@ -211,6 +313,15 @@ impl CodexConfig {
     }
 
     /// Sets the per-consumer delta buffer bound of turn streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().stream_buffer(4096);
+    /// assert_eq!(config.stream_buffer, 4096);
+    /// ```
     #[must_use]
     pub fn stream_buffer(mut self, events: usize) -> Self {
         self.stream_buffer = events.max(16);
@@ -222,6 +333,17 @@ impl CodexConfig {
     /// # Errors
     /// [`Error::RuntimeNotFound`] naming every place looked, and the command that installs the
     /// pinned runtime; or when an explicit `codex_bin`/`CODEX_BIN` path does not exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// match CodexConfig::default().resolve_binary() {
+    ///     Ok(found) => println!("{} ({:?})", found.path.display(), found.source),
+    ///     Err(error) => eprintln!("{error}"),
+    /// }
+    /// ```
     pub fn resolve_binary(&self) -> Result<ResolvedBinary> {
         resolve_binary(self.codex_bin.as_deref(), std::env::var_os("CODEX_BIN"))
     }
@@ -254,6 +376,13 @@ pub struct ResolvedBinary {
 
 /// The folder the project installs the pinned runtime into (`cargo xtask runtime`), or the one
 /// named by `OPENAI_CODEX_RUNTIME_DIR`. It holds `codex_cli_bin/bin/codex`.
+///
+/// # Examples
+///
+/// ```
+/// let dir = openai_codex::config::pinned_runtime_dir();
+/// println!("the pinned runtime lives in {}", dir.display());
+/// ```
 pub fn pinned_runtime_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("OPENAI_CODEX_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);

@@ -48,6 +48,15 @@ impl ErrorCode {
     pub const SERVER_OVERLOADED: Self = Self(-32001);
 
     /// Whether the code lies in the implementation-defined server range -32099..=-32000.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::ErrorCode;
+    ///
+    /// assert!(ErrorCode::SERVER_OVERLOADED.is_server_range());
+    /// assert!(!ErrorCode::INVALID_PARAMS.is_server_range());
+    /// ```
     pub fn is_server_range(self) -> bool {
         (-32099..=-32000).contains(&self.0)
     }
@@ -73,6 +82,15 @@ pub struct RpcError {
 
 impl RpcError {
     /// Builds an error object.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::{ErrorCode, ErrorKind, RpcError};
+    ///
+    /// let error = RpcError::new(ErrorCode::INVALID_PARAMS, "bad params");
+    /// assert_eq!(error.kind(), ErrorKind::InvalidParams);
+    /// ```
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -84,6 +102,15 @@ impl RpcError {
     /// The kind this error maps to, by the official SDK's rules (code first, then the server
     /// range with overload detection in `data` and retry-limit text in the message), except that
     /// both spellings of the overload marker (`server_overloaded`, `serverOverloaded`) count.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::{ErrorCode, ErrorKind, RpcError};
+    ///
+    /// assert_eq!(RpcError::new(ErrorCode(-32001), "Server overloaded").kind(), ErrorKind::ServerBusy);
+    /// assert_eq!(RpcError::new(ErrorCode(-32000), "retry limit reached").kind(), ErrorKind::RetryLimitExceeded);
+    /// ```
     pub fn kind(&self) -> ErrorKind {
         match self.code {
             ErrorCode::PARSE_ERROR => ErrorKind::ParseError,
@@ -106,6 +133,16 @@ impl RpcError {
     }
 
     /// Whether `data` marks the error as an overload, at any depth, in either spelling.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::{ErrorCode, RpcError};
+    ///
+    /// let mut error = RpcError::new(ErrorCode(-32000), "busy");
+    /// error.data = Some(serde_json::json!({"codexErrorInfo": "serverOverloaded"}));
+    /// assert!(error.signals_overload());
+    /// ```
     pub fn signals_overload(&self) -> bool {
         self.data.as_ref().is_some_and(data_signals_overload)
     }
@@ -197,6 +234,18 @@ pub struct TurnFailed {
 
 impl TurnFailed {
     /// The runtime's error message for the turn.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::{Error, TurnOptions};
+    ///
+    /// if let Err(Error::TurnFailed(failed)) = thread.run("Hi", TurnOptions::default()).await {
+    ///     eprintln!("turn failed: {}", failed.message());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn message(&self) -> &str {
         self.result
             .error
@@ -282,6 +331,17 @@ pub enum Error {
 
 impl Error {
     /// The JSON-RPC error kind, when this is a JSON-RPC error.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::{ErrorKind, ThreadResumeOptions};
+    ///
+    /// let error = codex.thread_resume("no-such-thread", ThreadResumeOptions::default()).await.unwrap_err();
+    /// assert_eq!(error.kind(), Some(ErrorKind::InvalidRequest));
+    /// # Ok(()) }
+    /// ```
     pub fn kind(&self) -> Option<ErrorKind> {
         match self {
             Error::JsonRpc { error, .. } => Some(error.kind()),
@@ -290,6 +350,20 @@ impl Error {
     }
 
     /// The JSON-RPC error object, when this is a JSON-RPC error.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use openai_codex::ThreadResumeOptions;
+    ///
+    /// if let Err(error) = codex.thread_resume("no-such-thread", ThreadResumeOptions::default()).await {
+    ///     if let Some(rpc) = error.rpc_error() {
+    ///         println!("{} {} {:?}", rpc.code, rpc.message, rpc.data);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn rpc_error(&self) -> Option<&RpcError> {
         match self {
             Error::JsonRpc { error, .. } => Some(error.as_ref()),
@@ -300,6 +374,20 @@ impl Error {
     /// Whether retrying the same call later may succeed: an overloaded server (by code, `data`
     /// marker in either spelling, or a failed turn whose `codexErrorInfo` says so). Retry-limit
     /// errors are not retryable: the server already retried.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::TurnOptions;
+    ///
+    /// if let Err(error) = thread.run("Hi", TurnOptions::default()).await {
+    ///     if error.is_retryable() {
+    ///         // try again later, or use retry_on_overload
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::JsonRpc { error, .. } => match error.kind() {
@@ -319,12 +407,34 @@ impl Error {
     }
 
     /// Whether the connection is gone (every later call will fail the same way).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// codex.close().await;
+    /// let error = codex.models(false).await.unwrap_err();
+    /// assert!(error.is_transport_closed());
+    /// # Ok(()) }
+    /// ```
     pub fn is_transport_closed(&self) -> bool {
         matches!(self, Error::TransportClosed(_))
     }
 }
 
 /// Whether `error` is transient and worth retrying; see [`Error::is_retryable`].
+///
+/// # Examples
+///
+/// ```
+/// use openai_codex::{is_retryable_error, Error, ErrorCode, RpcError};
+///
+/// let busy = Error::JsonRpc {
+///     method: "turn/start".into(),
+///     error: Box::new(RpcError::new(ErrorCode::SERVER_OVERLOADED, "Server overloaded")),
+/// };
+/// assert!(is_retryable_error(&busy));
+/// ```
 pub fn is_retryable_error(error: &Error) -> bool {
     error.is_retryable()
 }

@@ -54,6 +54,20 @@ macro_rules! constructors {
     ($($ty:ident { $($field:ident : $arg:ty),* }),*) => {$(
         impl $ty {
             /// Builds the input.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            /// use openai_codex::{ImageInput, InputItem, LocalImageInput, MentionInput, SkillInput, TextInput};
+            ///
+            /// let input: Vec<InputItem> = vec![
+            ///     TextInput::new("What is in these pictures?").into(),
+            ///     ImageInput::new("https://example.com/cat.png").into(),
+            ///     LocalImageInput::new("screenshots/dog.png").into(),
+            ///     SkillInput::new("review", "/skills/review/SKILL.md").into(),
+            ///     MentionInput::new("main.rs", "src/main.rs").into(),
+            /// ];
+            /// ```
             pub fn new($($field: impl Into<$arg>),*) -> Self {
                 Self { $($field: $field.into()),* }
             }
@@ -126,6 +140,15 @@ pub struct ExternalMessage {
 
 impl ExternalMessage {
     /// A text message from `tool_name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::ExternalMessage;
+    ///
+    /// let message = ExternalMessage::text("ci_bot", "The build on main is red.").namespace("ci");
+    /// // thread.run(message, TurnOptions::default()).await?;
+    /// ```
     pub fn text(tool_name: impl Into<String>, text: impl Into<String>) -> Self {
         Self {
             tool_name: tool_name.into(),
@@ -135,6 +158,17 @@ impl ExternalMessage {
     }
 
     /// A structured message from `tool_name`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::ExternalMessage;
+    /// use openai_codex::types::FunctionCallOutputContentItem;
+    ///
+    /// let items: Vec<FunctionCallOutputContentItem> =
+    ///     serde_json::from_value(serde_json::json!([{"type": "input_text", "text": "3 tests failed"}])).unwrap();
+    /// let message = ExternalMessage::items("ci_bot", items);
+    /// ```
     pub fn items(
         tool_name: impl Into<String>,
         items: Vec<proto::FunctionCallOutputContentItem>,
@@ -147,6 +181,15 @@ impl ExternalMessage {
     }
 
     /// Sets the namespace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::ExternalMessage;
+    ///
+    /// let message = ExternalMessage::text("deploy", "Rolled back v42.").namespace("ops");
+    /// assert_eq!(message.namespace.as_deref(), Some("ops"));
+    /// ```
     #[must_use]
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = Some(namespace.into());

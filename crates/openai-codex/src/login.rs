@@ -75,6 +75,17 @@ macro_rules! login_handle_methods {
             ///
             /// # Errors
             /// [`Error::TransportClosed`] when the runtime goes away first.
+            ///
+            /// # Examples
+            ///
+            /// ```no_run
+            /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+            /// let login = codex.login_chatgpt().await?;
+            /// println!("open {}", login.auth_url);
+            /// let done = login.wait().await?;
+            /// println!("success: {}, error: {:?}", done.success, done.error);
+            /// # Ok(()) }
+            /// ```
             pub async fn wait(&self) -> Result<proto::AccountLoginCompletedNotification> {
                 wait_for(&self.codex, &self.login_id, None).await
             }
@@ -84,6 +95,19 @@ macro_rules! login_handle_methods {
             /// # Errors
             /// [`Error::Timeout`] when the login does not finish in time (the login itself
             /// stays pending; cancel it if it should stop).
+            ///
+            /// # Examples
+            ///
+            /// ```no_run
+            /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+            /// use std::time::Duration;
+            ///
+            /// let login = codex.login_chatgpt().await?;
+            /// if login.wait_timeout(Duration::from_secs(300)).await.is_err() {
+            ///     login.cancel().await?;
+            /// }
+            /// # Ok(()) }
+            /// ```
             pub async fn wait_timeout(
                 &self,
                 timeout: Duration,
@@ -95,6 +119,16 @@ macro_rules! login_handle_methods {
             ///
             /// # Errors
             /// [`Error::JsonRpc`] when the runtime refuses.
+            ///
+            /// # Examples
+            ///
+            /// ```no_run
+            /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+            /// let login = codex.login_chatgpt().await?;
+            /// let cancelled = login.cancel().await?;
+            /// println!("{:?}", cancelled.status);
+            /// # Ok(()) }
+            /// ```
             pub async fn cancel(&self) -> Result<proto::CancelLoginAccountResponse> {
                 cancel(&self.codex, &self.login_id).await
             }

@@ -21,6 +21,15 @@ pub enum Sandbox {
 
 impl Sandbox {
     /// The mode string sent by thread lifecycle calls.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::Sandbox;
+    /// use openai_codex::types::SandboxMode;
+    ///
+    /// assert_eq!(Sandbox::WorkspaceWrite.mode(), SandboxMode::WorkspaceWrite);
+    /// ```
     pub fn mode(self) -> proto::SandboxMode {
         match self {
             Sandbox::ReadOnly => proto::SandboxMode::ReadOnly,
@@ -30,6 +39,15 @@ impl Sandbox {
     }
 
     /// The policy object sent by turns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::Sandbox;
+    ///
+    /// let policy = serde_json::to_value(Sandbox::ReadOnly.policy()).unwrap();
+    /// assert_eq!(policy, serde_json::json!({"type": "readOnly", "networkAccess": false}));
+    /// ```
     pub fn policy(self) -> proto::SandboxPolicy {
         match self {
             Sandbox::ReadOnly => proto::SandboxPolicy::ReadOnly(proto::ReadOnlySandboxPolicy {
@@ -74,6 +92,17 @@ pub enum ApprovalMode {
 
 impl ApprovalMode {
     /// The `approvalPolicy` and `approvalsReviewer` this mode sends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::ApprovalMode;
+    /// use openai_codex::types::AskForApproval;
+    ///
+    /// let (policy, reviewer) = ApprovalMode::DenyAll.wire();
+    /// assert_eq!(policy, AskForApproval::Never);
+    /// assert!(reviewer.is_none());
+    /// ```
     pub fn wire(self) -> (proto::AskForApproval, Option<proto::ApprovalsReviewer>) {
         match self {
             ApprovalMode::AutoReview => (

@@ -473,11 +473,28 @@ impl AsyncThread {
     }
 
     /// The thread id.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// println!("thread {}", thread.id());
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The client this thread belongs to.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// let codex = thread.codex().clone();
+    /// let models = codex.models(false).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn codex(&self) -> &AsyncCodex {
         &self.codex
     }
@@ -485,11 +502,36 @@ impl AsyncThread {
     /// Installs a typed handler for this thread's server requests (approvals and friends whose
     /// params carry this thread's id); it overrides the client's handler for them. Same as
     /// [`AsyncCodex::set_thread_handler`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::approval::Handlers;
+    /// use openai_codex::types::{CommandExecutionApprovalDecision, CommandExecutionRequestApprovalResponse};
+    ///
+    /// thread.set_handler(Handlers::new().on_command_approval(|params| async move {
+    ///     println!("declining {:?}", params.command);
+    ///     Ok(CommandExecutionRequestApprovalResponse {
+    ///         decision: CommandExecutionApprovalDecision::Decline,
+    ///     })
+    /// }));
+    /// # Ok(()) }
+    /// ```
     pub fn set_handler(&self, handler: impl crate::approval::RequestHandler) {
         self.codex.set_thread_handler(&self.id, handler);
     }
 
     /// Removes this thread's handler; its requests go to the client's handler again.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// thread.set_handler(openai_codex::AcceptAll);
+    /// thread.clear_handler(); // the client's handler answers again
+    /// # Ok(()) }
+    /// ```
     pub fn clear_handler(&self) {
         self.codex.clear_thread_handler(&self.id);
     }
@@ -499,6 +541,20 @@ impl AsyncThread {
     /// # Errors
     /// As [`AsyncThread::turn`] and [`AsyncTurnHandle::run`] (a failed turn is
     /// [`Error::TurnFailed`] with its partial result).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::{Error, TurnOptions};
+    ///
+    /// match thread.run("Fix the failing test", TurnOptions::default().effort("high")).await {
+    ///     Ok(result) => println!("{}", result.final_response.unwrap_or_default()),
+    ///     Err(Error::TurnFailed(failed)) => println!("failed after {} items", failed.result.items.len()),
+    ///     Err(other) => return Err(other),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn run(
         &self,
         input: impl Into<RunInput>,
@@ -516,6 +572,21 @@ impl AsyncThread {
     /// # Errors
     /// [`Error::InvalidInput`] for bad input or options (nothing is sent); [`Error::JsonRpc`]
     /// when the runtime refuses (e.g. "thread not found" for a thread that is not loaded).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use futures::StreamExt;
+    /// use openai_codex::TurnOptions;
+    ///
+    /// let turn = thread.turn("Explain this repository", TurnOptions::default()).await?;
+    /// let mut events = turn.stream();
+    /// while let Some(event) = events.next().await {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn turn(
         &self,
         input: impl Into<RunInput>,
@@ -540,6 +611,15 @@ impl AsyncThread {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the thread's history cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// let turn = thread.turn_handle("<turn id>").await?;
+    /// let result = turn.run().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn turn_handle(&self, turn_id: &str) -> Result<AsyncTurnHandle> {
         let router = &self.codex.inner.conn.shared.router;
         let subscription = router.subscribe_turn(turn_id);
@@ -600,6 +680,15 @@ impl AsyncThread {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] for an unknown or unloaded thread.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// let stored = thread.read(true).await?;
+    /// println!("{:?}: {} turns", stored.thread.name, stored.thread.turns.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn read(&self, include_turns: bool) -> Result<proto::ThreadReadResponse> {
         let params = proto::ThreadReadParams {
             include_turns: Some(include_turns),
@@ -612,6 +701,14 @@ impl AsyncThread {
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty name; [`Error::JsonRpc`] for an unknown thread.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// thread.set_name("Parser refactor").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_name(&self, name: impl Into<String>) -> Result<proto::ThreadSetNameResponse> {
         let name = name.into();
         if name.trim().is_empty() {
@@ -632,6 +729,14 @@ impl AsyncThread {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] for an unknown thread.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// thread.compact().await?; // returns at once; see compact_turn to wait
+    /// # Ok(()) }
+    /// ```
     pub async fn compact(&self) -> Result<proto::ThreadCompactStartResponse> {
         let params = proto::ThreadCompactStartParams {
             thread_id: self.id.clone(),
@@ -646,6 +751,15 @@ impl AsyncThread {
     ///
     /// # Errors
     /// As [`AsyncThread::compact`]; [`Error::Timeout`] when no compaction turn starts.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// let compaction = thread.compact_turn().await?;
+    /// compaction.run().await?; // the thread is ready for its next turn
+    /// # Ok(()) }
+    /// ```
     pub async fn compact_turn(&self) -> Result<AsyncTurnHandle> {
         let router = &self.codex.inner.conn.shared.router;
         let mut turns = router.watch_thread_turns(&self.id);

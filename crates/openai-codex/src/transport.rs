@@ -89,6 +89,11 @@ impl Transport {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // A process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group) is
+        // for the program, which may use it to interrupt a turn, not a reason for the runtime to
+        // die. The runtime still ends with the program: its stdin closes and it exits on EOF.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut child = command
             .spawn()
             .map_err(|source| Error::Spawn { program, source })?;

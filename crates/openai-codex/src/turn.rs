@@ -216,16 +216,42 @@ impl AsyncTurnHandle {
     }
 
     /// The turn id.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// println!("turn {} of thread {}", turn.id(), turn.thread_id());
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> &str {
         &self.id
     }
 
     /// The thread this turn belongs to.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// println!("turn {} of thread {}", turn.id(), turn.thread_id());
+    /// # Ok(()) }
+    /// ```
     pub fn thread_id(&self) -> &str {
         &self.thread_id
     }
 
     /// The result, if the turn has finished and its completion was seen.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// if let Some(result) = turn.result() {
+    ///     println!("already finished: {:?}", result.status);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn result(&self) -> Option<TurnResult> {
         self.state
             .collector
@@ -243,6 +269,22 @@ impl AsyncTurnHandle {
     /// next `stream()` or `run()` continues where it stopped. While one stream is active, another
     /// `stream()` on a clone sees events from the moment it is created. A finished turn's stream
     /// is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// use futures::StreamExt;
+    /// use openai_codex::types::ServerNotification;
+    ///
+    /// let mut events = turn.stream();
+    /// while let Some(event) = events.next().await {
+    ///     if let Some(ServerNotification::ItemAgentMessageDelta(d)) = event?.notification() {
+    ///         print!("{}", d.delta);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn stream(&self) -> TurnStream {
         let finished = self.result().is_some();
         let subscription = if finished {
@@ -268,6 +310,15 @@ impl AsyncTurnHandle {
     /// [`Error::TurnFailed`] (carrying the partial result: items, usage, the `TurnError`) when
     /// the turn failed; [`Error::TransportClosed`] when the runtime went away first. An
     /// interrupted turn is not an error: its status says `interrupted`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// let result = turn.run().await?;
+    /// println!("{:?}: {:?}", result.status, result.final_response);
+    /// # Ok(()) }
+    /// ```
     pub async fn run(&self) -> Result<TurnResult> {
         if let Some(result) = self.result() {
             return result.into_result();
@@ -291,6 +342,14 @@ impl AsyncTurnHandle {
     /// # Errors
     /// [`Error::JsonRpc`] when the turn is no longer active ("no active turn to steer") or
     /// another turn is active; [`Error::InvalidInput`] for a local image that cannot be read.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// turn.steer("Also update the changelog.").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn steer(&self, input: impl Into<Input>) -> Result<proto::TurnSteerResponse> {
         let params = proto::TurnSteerParams {
             client_user_message_id: None,
@@ -307,6 +366,15 @@ impl AsyncTurnHandle {
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses (for example the turn ended meanwhile).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// turn.interrupt().await?;
+    /// let result = turn.run().await?; // status: interrupted
+    /// # Ok(()) }
+    /// ```
     pub async fn interrupt(&self) -> Result<proto::TurnInterruptResponse> {
         if self.result().is_some()
             || self
