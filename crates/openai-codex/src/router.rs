@@ -157,8 +157,32 @@ struct ChannelState {
     subs: Vec<(u64, SubQueue)>,
     /// Events buffered while nobody is subscribed; the first subscriber takes them.
     orphan: Option<SubQueue>,
+    /// The turn's essential events so far, each with the number of deltas that came before it
+    /// (since the previous one): a consumer that joins late replays these, with lag markers in
+    /// place of the deltas, so every consumer sees every item, usage and completion event
+    /// without the channel keeping every delta.
+    history: Vec<(u64, Arc<ServerNotification>)>,
+    /// Deltas since the last essential event.
+    deltas_since: u64,
     completed: bool,
     closed: Option<ClosedReason>,
+}
+
+impl ChannelState {
+    fn replay(&self) -> SubQueue {
+        let mut queue = SubQueue::default();
+        for (before, event) in &self.history {
+            if *before > 0 {
+                queue.entries.push_back(Entry::Lagged(*before));
+            }
+            queue.entries.push_back(Entry::Event(Arc::clone(event)));
+        }
+        if self.deltas_since > 0 {
+            queue.entries.push_back(Entry::Lagged(self.deltas_since));
+        }
+        queue.completed = self.completed;
+        queue
+    }
 }
 
 /// All consumers of one turn.
@@ -316,6 +340,12 @@ impl Router {
             if completed {
                 state.completed = true;
             }
+            if droppable {
+                state.deltas_since += 1;
+            } else {
+                let before = std::mem::take(&mut state.deltas_since);
+                state.history.push((before, Arc::clone(event)));
+            }
             for (_, queue) in &mut state.subs {
                 queue.push(event, droppable, self.delta_bound);
                 queue.completed |= completed;
@@ -355,7 +385,12 @@ impl Router {
         };
         let id = {
             let mut state = channel.state.lock().expect("channel poisoned");
-            let queue = state.orphan.take().unwrap_or_default();
+            let queue = match state.orphan.take() {
+                Some(orphan) => orphan,
+                // A late consumer: replay what the others have seen, deltas as lag markers.
+                None if !state.subs.is_empty() => state.replay(),
+                None => SubQueue::default(),
+            };
             let id = state.next_sub;
             state.next_sub += 1;
             state.subs.push((id, queue));
@@ -780,6 +815,55 @@ mod tests {
         );
         assert_eq!(a.collect::<Vec<_>>().await.len(), 3);
         assert_eq!(b.collect::<Vec<_>>().await.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_late_consumer_replays_every_essential_event_with_lag_markers() {
+        let router = Arc::new(Router::new(100));
+        let first = router.subscribe_turn("u");
+        route(
+            &router,
+            "turn/started",
+            json!({"threadId": "t", "turn": {"id": "u"}}),
+        );
+        for i in 0..3 {
+            route(
+                &router,
+                "item/agentMessage/delta",
+                json!({"threadId": "t", "turnId": "u", "itemId": "i", "delta": i.to_string()}),
+            );
+        }
+        route(
+            &router,
+            "item/completed",
+            json!({"threadId": "t", "turnId": "u", "item": {"type": "agentMessage", "id": "i", "text": "012"}}),
+        );
+        let late = router.subscribe_turn("u");
+        route(
+            &router,
+            "item/agentMessage/delta",
+            json!({"threadId": "t", "turnId": "u", "itemId": "j", "delta": "x"}),
+        );
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u"}}),
+        );
+        assert_eq!(
+            methods(&late.collect::<Vec<_>>().await),
+            [
+                "turn/started",
+                "lagged:3",
+                "item/completed",
+                "item/agentMessage/delta",
+                "turn/completed"
+            ]
+        );
+        assert_eq!(
+            first.collect::<Vec<_>>().await.len(),
+            7,
+            "the first consumer saw everything"
+        );
     }
 
     #[tokio::test]

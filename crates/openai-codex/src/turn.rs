@@ -267,7 +267,9 @@ impl AsyncTurnHandle {
     ///
     /// The first stream sees the turn from its start. Dropping a stream mid-turn is safe: the
     /// next `stream()` or `run()` continues where it stopped. While one stream is active, another
-    /// `stream()` on a clone sees events from the moment it is created. A finished turn's stream
+    /// `stream()` on a clone first replays every essential event of the turn so far (items,
+    /// usage, status; the deltas it missed appear as [`TurnEvent::Lagged`] markers), then
+    /// continues live, so each consumer sees every item and the completion. A finished turn's stream
     /// is empty.
     ///
     /// # Examples
