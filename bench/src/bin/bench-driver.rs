@@ -1,6 +1,7 @@
 //! The benchmark driver behind `cargo xtask bench`.
 //!
-//! Runs every client (ours, the raw limit, the official Python SDK sync and async) as a separate
+//! Runs every client (ours async and blocking, the raw limit, the official Python SDK sync and
+//! async) as a separate
 //! process on each workload, `rounds` times in rotating order, then writes `BENCHMARKS.md` with
 //! medians, min/max and per-round ratios against the raw-limit client, and a PNG chart of the
 //! W4/W5 throughput. The scripted model (`MockModel`, inside a `RuntimeHome`) runs here, in the
@@ -153,6 +154,10 @@ fn run() -> Res<()> {
         Client {
             name: "ours-async",
             argv: vec![path_str(&opts.bin_dir.join("bench-ours"))],
+        },
+        Client {
+            name: "ours-blocking",
+            argv: vec![path_str(&opts.bin_dir.join("bench-ours-blocking"))],
         },
     ];
     if opts.python {
@@ -479,7 +484,7 @@ fn run_callgrind(opts: &Opts, clients: &[Client], fake: &Path) -> Res<Callgrind>
     let mut per_delta = BTreeMap::new();
     for client in clients
         .iter()
-        .filter(|c| c.name == "raw-limit" || c.name == "ours-async")
+        .filter(|c| matches!(c.name, "raw-limit" | "ours-async" | "ours-blocking"))
     {
         let mut ir = Vec::new();
         for deltas in [small, large] {
@@ -656,8 +661,8 @@ fn render(
     let _ = writeln!(w, "# Benchmarks\n");
     let _ = writeln!(
         w,
-        "Our SDK (`openai-codex`, async API) against the official Python SDK ({PYTHON_SDK}, sync \
-         and async) and a raw-limit client (a minimal Rust program that spawns the server, writes \
+        "Our SDK (`openai-codex`, async API `AsyncCodex` and blocking API `Codex`) against the \
+         official Python SDK ({PYTHON_SDK}, sync and async) and a raw-limit client (a minimal Rust program that spawns the server, writes \
          the requests and parses each line into a `serde_json::Value`, with no routing or typing). \
          Every client is a separate process; in each round every client runs once, in rotating \
          order. Tables give the median over rounds with min–max, and the median (min–max) of the \
@@ -666,8 +671,7 @@ fn render(
     );
     let _ = writeln!(
         w,
-        "Not benchmarked: the blocking API (`openai_codex::Codex`), which had not landed on \
-         `main` when these numbers were taken; the community crate `codex-codes` (skipped).\n"
+        "Not benchmarked: the community crate `codex-codes` (skipped).\n"
     );
     let _ = writeln!(w, "## Run\n");
     let _ = writeln!(w, "| | |\n|---|---|");
@@ -700,8 +704,8 @@ fn render(
             "w4" => {
                 let _ = writeln!(
                     w,
-                    "Throughput through the public streaming API (ours: `AsyncTurnHandle::stream`; \
-                     Python: `TurnHandle.stream`), from `turn/start` to `turn/completed`. CPU time: \
+                    "Throughput through the public streaming API (ours-async: \
+                     `AsyncTurnHandle::stream`; ours-blocking: `TurnHandle::stream`; Python: `TurnHandle.stream`), from `turn/start` to `turn/completed`. CPU time: \
                      the client process (all threads) over the same span. Peak RSS (W6): `VmHWM` \
                      at exit.\n"
                 );
@@ -736,8 +740,9 @@ fn render(
             "w5" => {
                 let _ = writeln!(
                     w,
-                    "All turns through one client (ours: one tokio task per turn; Python sync: one \
-                     OS thread per turn; Python async: one asyncio task per turn; raw: one loop). \
+                    "All turns through one client (ours-async: one tokio task per turn; \
+                     ours-blocking: one OS thread per turn (scoped); Python sync: one OS thread \
+                     per turn; Python async: one asyncio task per turn; raw: one loop). \
                      Latency: consumer receive time minus the server's stamp in the delta. Wall \
                      time from the first `turn/start` to the last `turn/completed`.\n"
                 );
@@ -850,92 +855,97 @@ fn render(
         let _ = writeln!(w, "## Chart\n\n![W4/W5 throughput by client]({png})\n");
     }
 
-    let _ = writeln!(w, "## Targets (ours-async)\n");
-    let _ = writeln!(w, "| target | measured | met |\n|---|---|---|");
-    let mut target = |name: &str, measured: String, met: Option<bool>| {
-        let verdict = match met {
-            Some(true) => "yes",
-            Some(false) => "**no**",
-            None => "–",
+    for client in ["ours-async", "ours-blocking"] {
+        if !results
+            .values()
+            .any(|rounds| rounds.iter().any(|r| r.contains_key(client)))
+        {
+            continue;
+        }
+        let _ = writeln!(w, "## Targets ({client})\n");
+        let _ = writeln!(w, "| target | measured | met |\n|---|---|---|");
+        let mut target = |name: &str, measured: String, met: Option<bool>| {
+            let verdict = match met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "–",
+            };
+            let _ = writeln!(w, "| {name} | {measured} | {verdict} |");
         };
-        let _ = writeln!(w, "| {name} | {measured} | {verdict} |");
-    };
-    let ratio = |key: &str, metric: &dyn Fn(&Report) -> f64| {
-        results
-            .get(key)
-            .map(|rounds| median(series(rounds, "ours-async", metric).ratios))
-    };
-    let diff = |key: &str| {
-        results
-            .get(key)
-            .map(|rounds| median(series(rounds, "ours-async", |r| time_ns(r) as f64).diffs))
-    };
-    let ours = |key: &str, metric: &dyn Fn(&Report) -> f64| {
-        results
-            .get(key)
-            .map(|rounds| median(series(rounds, "ours-async", metric).values))
-    };
-    if let Some(r) = ratio("w4", &throughput) {
-        target(
-            "W4 throughput ≥ 1.2× raw-limit",
-            format!("{r:.3}×"),
-            Some(r >= 1.2),
-        );
-    }
-    if let Some(cg) = callgrind {
-        if let (Some(o), Some(r)) = (
-            cg.per_delta.get("ours-async"),
-            cg.per_delta.get("raw-limit"),
-        ) {
+        let ratio = |key: &str, metric: &dyn Fn(&Report) -> f64| {
+            results
+                .get(key)
+                .map(|rounds| median(series(rounds, client, metric).ratios))
+        };
+        let diff = |key: &str| {
+            results
+                .get(key)
+                .map(|rounds| median(series(rounds, client, |r| time_ns(r) as f64).diffs))
+        };
+        let ours = |key: &str, metric: &dyn Fn(&Report) -> f64| {
+            results
+                .get(key)
+                .map(|rounds| median(series(rounds, client, metric).values))
+        };
+        if let Some(r) = ratio("w4", &throughput) {
             target(
-                "W4 fewer instructions per delta than raw-limit",
-                format!("{o:.0} vs {r:.0}"),
-                Some(o < r),
+                "W4 throughput ≥ 1.2× raw-limit",
+                format!("{r:.3}×"),
+                Some(r >= 1.2),
             );
         }
-    }
-    if let Some(r) = ratio("w5", &throughput) {
-        target(
-            "W5 throughput ≥ 1.0× raw-limit",
-            format!("{r:.3}×"),
-            Some(r >= 1.0),
-        );
-    }
-    if let Some(p) = ours("w5", &|r| r.lat_p99_ns as f64) {
-        target(
-            "W5 p99 latency ≤ 2 ms",
-            format!("{:.0} µs", p / 1e3),
-            Some(p <= 2e6),
-        );
-    }
-    for (key, limit) in [("w4", 6.0), ("w5", 10.0)] {
-        if let Some(rounds) = results.get(key) {
-            let s = series(rounds, "ours-async", |r| r.vmhwm_kb as f64 / 1024.0);
-            let worst = max(&s.values);
+        if let Some(cg) = callgrind {
+            if let (Some(o), Some(r)) = (cg.per_delta.get(client), cg.per_delta.get("raw-limit")) {
+                target(
+                    "W4 fewer instructions per delta than raw-limit",
+                    format!("{o:.0} vs {r:.0}"),
+                    Some(o < r),
+                );
+            }
+        }
+        if let Some(r) = ratio("w5", &throughput) {
             target(
-                &format!("W6 peak RSS in {} ≤ {limit} MB", key.to_uppercase()),
-                format!("{:.1} MB (max {worst:.1})", median(s.values.clone())),
-                Some(worst <= limit),
+                "W5 throughput ≥ 1.0× raw-limit",
+                format!("{r:.3}×"),
+                Some(r >= 1.0),
             );
         }
-    }
-    for key in ["w1-real", "w2", "w3"] {
-        if let Some(r) = ratio(key, &|r| time_ns(r) as f64) {
+        if let Some(p) = ours("w5", &|r| r.lat_p99_ns as f64) {
             target(
-                &format!("{key} within 2 % of raw-limit (real runtime)"),
-                format!("{:+.1} %", (r - 1.0) * 100.0),
-                Some(r <= 1.02),
+                "W5 p99 latency ≤ 2 ms",
+                format!("{:.0} µs", p / 1e3),
+                Some(p <= 2e6),
             );
         }
+        for (key, limit) in [("w4", 6.0), ("w5", 10.0)] {
+            if let Some(rounds) = results.get(key) {
+                let s = series(rounds, client, |r| r.vmhwm_kb as f64 / 1024.0);
+                let worst = max(&s.values);
+                target(
+                    &format!("W6 peak RSS in {} ≤ {limit} MB", key.to_uppercase()),
+                    format!("{:.1} MB (max {worst:.1})", median(s.values.clone())),
+                    Some(worst <= limit),
+                );
+            }
+        }
+        for key in ["w1-real", "w2", "w3"] {
+            if let Some(r) = ratio(key, &|r| time_ns(r) as f64) {
+                target(
+                    &format!("{key} within 2 % of raw-limit (real runtime)"),
+                    format!("{:+.1} %", (r - 1.0) * 100.0),
+                    Some(r <= 1.02),
+                );
+            }
+        }
+        if let Some(d) = diff("w1-fake") {
+            target(
+                "W1 SDK overhead on the fake server ≤ 1.5 ms",
+                format!("{:+.2} ms", d / 1e6),
+                Some(d <= 1.5e6),
+            );
+        }
+        let _ = writeln!(w);
     }
-    if let Some(d) = diff("w1-fake") {
-        target(
-            "W1 SDK overhead on the fake server ≤ 1.5 ms",
-            format!("{:+.2} ms", d / 1e6),
-            Some(d <= 1.5e6),
-        );
-    }
-    let _ = writeln!(w);
     md
 }
 
@@ -1008,7 +1018,7 @@ mod chart {
         names: &[&'static str],
         results: &BTreeMap<&'static str, Vec<BTreeMap<&'static str, Report>>>,
     ) -> Result<(), String> {
-        let (width, height) = (1000u32, 520u32);
+        let (width, height) = (1200u32, 520u32);
         let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         text(

@@ -1,0 +1,132 @@
+//! The benchmark client for this SDK's blocking API (`Codex`), driven by `bench-driver`.
+//!
+//! `bench-ours-blocking <w1|w2|w3|w4|w5> [iters=N] [turns=N] [threads=N]`; prints one JSON
+//! report line. The same workloads as `bench-ours`, with no async code of its own: W5 runs one
+//! turn per OS thread (scoped threads), all through one `Codex`.
+
+use std::time::Instant;
+
+use codex_bench::{cpu_ns, finish, stamped_latency, unix_ns, Args, Histogram, Report};
+use openai_codex::types::ServerNotification;
+use openai_codex::{Codex, CodexConfig, ThreadStartOptions, TurnEvent, TurnOptions};
+
+fn config() -> CodexConfig {
+    CodexConfig::new().codex_bin(codex_bench::codex_bin())
+}
+
+fn nanos(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let mut report = Report::default();
+    match args.workload.as_str() {
+        "w1" => {
+            for _ in 0..args.num("iters", 1) {
+                let start = Instant::now();
+                let codex = Codex::new(config())?;
+                report.samples_ns.push(nanos(start));
+                codex.close();
+            }
+        }
+        "w2" => {
+            let codex = Codex::new(config())?;
+            let start = Instant::now();
+            let thread = codex.thread_start(ThreadStartOptions::default())?;
+            let result = thread.run("Say hi", TurnOptions::default())?;
+            report.samples_ns.push(nanos(start));
+            assert!(result.final_response.is_some(), "the turn answered");
+            codex.close();
+        }
+        "w3" => {
+            let codex = Codex::new(config())?;
+            let thread = codex.thread_start(ThreadStartOptions::default())?;
+            let start = Instant::now();
+            for i in 0..args.num("turns", 50) {
+                let result = thread.run(format!("Turn {i}: say hi"), TurnOptions::default())?;
+                assert!(result.final_response.is_some(), "the turn answered");
+            }
+            report.samples_ns.push(nanos(start));
+            codex.close();
+        }
+        "w4" => {
+            let codex = Codex::new(config())?;
+            let thread = codex.thread_start(ThreadStartOptions::default())?;
+            let cpu = cpu_ns();
+            let start = Instant::now();
+            let turn = thread.turn("Stream", TurnOptions::default())?;
+            let mut bytes = 0usize;
+            for event in turn.stream() {
+                match event? {
+                    TurnEvent::Notification(n) => {
+                        if let ServerNotification::ItemAgentMessageDelta(d) = &*n {
+                            report.deltas += 1;
+                            bytes += d.delta.len();
+                        }
+                    }
+                    TurnEvent::Lagged { dropped } => report.dropped += dropped,
+                    _ => {}
+                }
+            }
+            report.samples_ns.push(nanos(start));
+            report.cpu_ns = cpu_ns() - cpu;
+            assert!(bytes > 0, "deltas carry text");
+            codex.close();
+        }
+        "w5" => {
+            let codex = Codex::new(config())?;
+            let mut threads = Vec::new();
+            for _ in 0..args.num("threads", 64) {
+                threads.push(codex.thread_start(ThreadStartOptions::default())?);
+            }
+            let cpu = cpu_ns();
+            let start = Instant::now();
+            let results = std::thread::scope(|scope| {
+                let workers: Vec<_> = threads
+                    .iter()
+                    .map(|thread| {
+                        scope.spawn(move || {
+                            let mut hist = Histogram::default();
+                            let (mut deltas, mut dropped) = (0u64, 0u64);
+                            let turn = thread.turn("Stream", TurnOptions::default())?;
+                            for event in turn.stream() {
+                                match event? {
+                                    TurnEvent::Notification(n) => {
+                                        if let ServerNotification::ItemAgentMessageDelta(d) = &*n {
+                                            deltas += 1;
+                                            if let Some(l) = stamped_latency(&d.delta, unix_ns()) {
+                                                hist.record(l);
+                                            }
+                                        }
+                                    }
+                                    TurnEvent::Lagged { dropped: n } => dropped += n,
+                                    _ => {}
+                                }
+                            }
+                            Ok::<_, openai_codex::Error>((hist, deltas, dropped))
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().expect("a turn thread panicked"))
+                    .collect::<Vec<_>>()
+            });
+            let mut hist = Histogram::default();
+            for result in results {
+                let (h, deltas, dropped) = result?;
+                hist.merge(&h);
+                report.deltas += deltas;
+                report.dropped += dropped;
+            }
+            report.samples_ns.push(nanos(start));
+            report.cpu_ns = cpu_ns() - cpu;
+            hist.fill(&mut report);
+            codex.close();
+        }
+        other => return Err(format!("unknown workload {other}").into()),
+    }
+    finish(report);
+    Ok(())
+}
