@@ -117,10 +117,10 @@ fn thread_start_response() {
     let response: ThreadStartResponse = round_trip(
         r#"{"thread":{"id":"thr_1","sessionId":"sess_1","preview":"","ephemeral":false,
             "modelProvider":"openai","createdAt":1760000000,"updatedAt":1760000000,
-            "status":{"type":"idle"},"path":null,"cwd":"/tmp/work","cliVersion":"0.163.0",
+            "status":{"type":"idle"},"path":null,"cwd":"/home/user/project","cliVersion":"0.163.0",
             "source":"appServer","agentNickname":null,"agentRole":null,"gitInfo":null,
             "name":null,"turns":[],"projectId":null},
-          "model":"gpt-5.5","modelProvider":"openai","serviceTier":null,"cwd":"/tmp/work",
+          "model":"gpt-5.5","modelProvider":"openai","serviceTier":null,"cwd":"/home/user/project",
           "instructionSources":[],"approvalPolicy":"never","approvalsReviewer":"user",
           "sandbox":{"type":"readOnly","networkAccess":false},"reasoningEffort":"medium"}"#,
     );

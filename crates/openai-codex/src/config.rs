@@ -212,7 +212,7 @@ impl CodexConfig {
     /// ```
     /// use openai_codex::CodexConfig;
     ///
-    /// let config = CodexConfig::default().env("CODEX_HOME", "/tmp/codex-home");
+    /// let config = CodexConfig::default().env("CODEX_HOME", "/var/lib/my-app/codex-home");
     /// ```
     #[must_use]
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
