@@ -463,7 +463,7 @@ fn the_check_catches_a_method_added_later_anywhere() {
     // In a new file, as a separate impl block.
     let added = with_extra(
         &asynchronous,
-        "impl AsyncCodex { pub async fn goal_start(&self, id: &str) -> Result<()> { todo!() } }",
+        "impl AsyncCodex { pub async fn goal_start(&self, id: &str) -> Result<()> { loop {} } }",
     );
     let problems = check(&added, &blocking);
     assert!(
@@ -505,9 +505,9 @@ fn the_check_catches_signature_drift() {
         "a.rs".to_string(),
         "pub struct AsyncThread; pub struct AsyncCodex { pub name: String }\n\
          impl AsyncThread {\n\
-           pub async fn read(&self, include_turns: bool) -> Result<proto::ThreadReadResponse> { todo!() }\n\
-           pub async fn turn(&self, input: impl Into<RunInput>) -> Result<AsyncTurnHandle> { todo!() }\n\
-           pub fn codex(&self) -> &AsyncCodex { todo!() }\n\
+           pub async fn read(&self, include_turns: bool) -> Result<proto::ThreadReadResponse> { loop {} }\n\
+           pub async fn turn(&self, input: impl Into<RunInput>) -> Result<AsyncTurnHandle> { loop {} }\n\
+           pub fn codex(&self) -> &AsyncCodex { loop {} }\n\
          }"
             .to_string(),
     )];
@@ -515,9 +515,9 @@ fn the_check_catches_signature_drift() {
         "b.rs".to_string(),
         "pub struct Thread; pub struct Codex { pub name: u8 }\n\
          impl Thread {\n\
-           pub fn read(&self, include_turns: u8) -> Result<ThreadReadResponse> { todo!() }\n\
-           pub async fn turn(&self, input: impl Into<RunInput>) -> Result<AsyncTurnHandle> { todo!() }\n\
-           pub fn codex(&self) -> &Codex { todo!() }\n\
+           pub fn read(&self, include_turns: u8) -> Result<ThreadReadResponse> { loop {} }\n\
+           pub async fn turn(&self, input: impl Into<RunInput>) -> Result<AsyncTurnHandle> { loop {} }\n\
+           pub fn codex(&self) -> &Codex { loop {} }\n\
          }"
             .to_string(),
     )];
