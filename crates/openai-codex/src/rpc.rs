@@ -423,18 +423,14 @@ impl Shared {
             (Some(method), Some(id)) => self.dispatch_server_request(&method, id, envelope.params),
             (Some(method), None) => {
                 let params = envelope.params;
-                let notification = match params {
-                    Some(p) => ServerNotification::decode(&method, p),
-                    None => ServerNotification::decode(&method, null_raw()),
-                };
+                let notification =
+                    ServerNotification::decode(&method, params.unwrap_or(null_raw()));
                 let notification = notification.unwrap_or_else(|error| {
                     // Keep the event (as raw JSON) rather than lose it; routing still works.
                     tracing::warn!(%error, %method, "notification payload did not match the schema");
                     ServerNotification::Unknown {
                         method: method.to_string(),
-                        params: params
-                            .and_then(|p| serde_json::from_str(p.get()).ok())
-                            .unwrap_or_default(),
+                        params: raw_to_value(params),
                     }
                 });
                 self.router.route_deferred(notification, params, wake);
@@ -504,9 +500,7 @@ impl Shared {
                 tracing::warn!(%error, method, "server request params did not match the schema");
                 ServerRequest::Unknown {
                     method: method.to_string(),
-                    params: params
-                        .and_then(|p| serde_json::from_str(p.get()).ok())
-                        .unwrap_or_default(),
+                    params: raw_to_value(params),
                 }
             });
         let handler = self.handler_for(params);
@@ -553,6 +547,13 @@ impl Shared {
             }
         });
     }
+}
+
+/// Raw params as a JSON value (null when absent), for payloads kept undecoded.
+fn raw_to_value(params: Option<&RawValue>) -> serde_json::Value {
+    params
+        .and_then(|p| serde_json::from_str(p.get()).ok())
+        .unwrap_or_default()
 }
 
 fn null_raw() -> &'static RawValue {
