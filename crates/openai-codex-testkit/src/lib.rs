@@ -14,6 +14,8 @@
 //! * [`fake_server`]: a fault-injecting fake app-server binary (`codex-fake-app-server`) for what
 //!   the runtime cannot be made to do on demand: crashes, junk lines, floods of deltas, every kind
 //!   of server request, JSON-RPC errors. Point the SDK at [`fake_server::fake_app_server_bin`].
+//! * [`listener`]: [`ListeningRuntime`], the real runtime listening on `ws://127.0.0.1:PORT` or
+//!   a Unix socket (with any `--ws-auth` flags), for the SDK's network transports.
 //! * [`raw_client`]: [`RawClient`], an untyped JSON-RPC client over a child's stdio, for tests that
 //!   talk to the runtime without the SDK.
 //!
@@ -58,10 +60,12 @@
 
 pub mod fake_server;
 pub mod home;
+pub mod listener;
 pub mod model;
 pub mod raw_client;
 
 pub use home::{RuntimeHome, RuntimeHomeBuilder, TestEnv, MOCK_MODEL_SLUG};
+pub use listener::{Listen, ListeningRuntime};
 pub use model::{
     AssistantMessage, CapturedRequest, ExecCommand, MockModel, Phase, Reasoning, RequestKind,
     ResponseScript, ToolOutput, Usage, Verdict, WaitTimeout,

@@ -65,8 +65,59 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub async fn new(config: CodexConfig) -> Result<Self> {
-        let transport = Transport::spawn_stdio(&config)?;
+        let transport = match &config.endpoint {
+            Some(endpoint) => Transport::connect(endpoint).await?,
+            None => Transport::spawn_stdio(&config)?,
+        };
         Self::with_transport(config, transport).await
+    }
+
+    /// Connects to a runtime that is already running (`codex app-server --listen ws://...` or
+    /// `unix://...`) and runs the `initialize` handshake, as [`AsyncCodex::new`] does for a child
+    /// process. `endpoint` is an [`Endpoint`](crate::Endpoint) or a URL (`unix:///path`,
+    /// `ws://host:port`, `wss://host:port`). Closing the client closes the connection; the
+    /// runtime keeps running.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a malformed URL; [`Error::InsecureEndpoint`] when credentials
+    /// would travel in the clear; [`Error::Connect`] (refused, no socket, timeout),
+    /// [`Error::Tls`], [`Error::AuthRejected`] (with the HTTP status and the runtime's reason) or
+    /// [`Error::Handshake`] when the connection cannot be opened.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use openai_codex::{AsyncCodex, CodexConfig, Endpoint};
+    ///
+    /// # async fn example() -> openai_codex::Result<()> {
+    /// let codex = AsyncCodex::connect("unix:///run/codex.sock", CodexConfig::default()).await?;
+    /// codex.close().await;
+    /// let token = std::fs::read_to_string("/run/secrets/codex-token")?;
+    /// let endpoint = Endpoint::parse("ws://127.0.0.1:4500")?.capability_token(token);
+    /// let codex = AsyncCodex::connect(endpoint, CodexConfig::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(
+        endpoint: impl crate::endpoint::IntoEndpoint,
+        config: CodexConfig,
+    ) -> Result<Self> {
+        let endpoint = endpoint.into_endpoint()?;
+        Self::new(config.endpoint(endpoint)).await
+    }
+
+    /// The endpoint this client is connected to, when it did not launch its runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) {
+    /// if let Some(endpoint) = codex.endpoint() {
+    ///     println!("connected to {endpoint}");
+    /// }
+    /// # }
+    /// ```
+    pub fn endpoint(&self) -> Option<&crate::endpoint::Endpoint> {
+        self.inner.config.endpoint.as_ref()
     }
 
     /// Connects over an existing transport (an in-memory pair in tests, or a custom one).

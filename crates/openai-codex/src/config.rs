@@ -62,6 +62,10 @@ pub struct CodexConfig {
     /// How many not-yet-read delta notifications a turn stream buffers per consumer before it
     /// starts dropping deltas (and yields a lag marker). Essential events are never dropped.
     pub stream_buffer: usize,
+    /// A runtime that is already running to connect to instead of launching one. When set,
+    /// the launch fields (`codex_bin`, `launch_args_override`, `config_overrides`, `cwd`, `env`)
+    /// are not used.
+    pub endpoint: Option<crate::endpoint::Endpoint>,
 }
 
 /// Whether an environment variable's value should stay out of `Debug` output.
@@ -99,6 +103,7 @@ impl std::fmt::Debug for CodexConfig {
             .field("request_timeout", &self.request_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("stream_buffer", &self.stream_buffer)
+            .field("endpoint", &self.endpoint)
             .finish()
     }
 }
@@ -118,6 +123,7 @@ impl Default for CodexConfig {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_grace: Duration::from_secs(2),
             stream_buffer: 65_536,
+            endpoint: None,
         }
     }
 }
@@ -325,6 +331,23 @@ impl CodexConfig {
     #[must_use]
     pub fn stream_buffer(mut self, events: usize) -> Self {
         self.stream_buffer = events.max(16);
+        self
+    }
+
+    /// Connects to a runtime that is already running at `endpoint` instead of launching one
+    /// (see [`crate::AsyncCodex::connect`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::{CodexConfig, Endpoint};
+    ///
+    /// let config = CodexConfig::default().endpoint(Endpoint::unix("/run/codex.sock"));
+    /// assert!(config.endpoint.is_some());
+    /// ```
+    #[must_use]
+    pub fn endpoint(mut self, endpoint: crate::endpoint::Endpoint) -> Self {
+        self.endpoint = Some(endpoint);
         self
     }
 

@@ -324,6 +324,50 @@ pub enum Error {
     /// The runtime violated the protocol in a way the SDK cannot work around.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The endpoint could not be reached (refused, no such socket, unreachable, timed out).
+    #[error("cannot connect to {endpoint}: {source}; is the runtime running there (`codex app-server --listen ...`)?")]
+    Connect {
+        /// The endpoint, as a URL.
+        endpoint: String,
+        /// The OS error (`ErrorKind::ConnectionRefused`, `NotFound`, `TimedOut`, ...).
+        #[source]
+        source: std::io::Error,
+    },
+    /// The endpoint refused the credentials (HTTP 401/403 on the WebSocket upgrade).
+    #[error("{endpoint} rejected the credentials (HTTP {status}): {reason}")]
+    AuthRejected {
+        /// The endpoint, as a URL.
+        endpoint: String,
+        /// The HTTP status of the upgrade response.
+        status: u16,
+        /// The runtime's reason (the response body), e.g. `expired websocket jwt`.
+        reason: String,
+    },
+    /// The TLS handshake with a `wss://` endpoint failed (certificate, name, protocol).
+    #[error("TLS with {endpoint} failed: {source}")]
+    Tls {
+        /// The endpoint, as a URL.
+        endpoint: String,
+        /// The TLS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The WebSocket upgrade failed for another reason than credentials.
+    #[error("WebSocket handshake with {endpoint} failed{}: {reason}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Handshake {
+        /// The endpoint, as a URL.
+        endpoint: String,
+        /// The HTTP status, when the server answered with one.
+        status: Option<u16>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Credentials would travel unencrypted to a non-loopback host; nothing was sent.
+    #[error("refusing to send credentials to {endpoint} over an unencrypted connection; use wss://, a loopback ws:// address, or a unix:// socket")]
+    InsecureEndpoint {
+        /// The endpoint, as a URL.
+        endpoint: String,
+    },
     /// The blocking API was called from inside an async runtime, which would deadlock.
     #[error("the blocking API cannot be called from inside an async runtime; use AsyncCodex there, or call it from a plain OS thread (std::thread::spawn)")]
     BlockingInAsync,

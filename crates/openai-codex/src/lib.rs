@@ -9,6 +9,7 @@ pub mod approval;
 pub mod blocking;
 pub mod codex;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod goal;
 pub mod handler;
@@ -22,6 +23,7 @@ pub mod sandbox;
 pub mod thread;
 pub mod transport;
 pub mod turn;
+mod websocket;
 
 /// The protocol types, generated from the runtime's JSON Schema (`openai-codex-protocol`).
 pub use openai_codex_protocol as types;
@@ -34,6 +36,7 @@ pub use blocking::{
 };
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;
+pub use endpoint::{Endpoint, IntoEndpoint, SignedBearer};
 pub use error::{is_retryable_error, Error, ErrorCode, ErrorKind, Result, RpcError};
 pub use goal::{AsyncGoalHandle, GoalResult};
 pub use inputs::{

@@ -6,8 +6,9 @@
 //! bytes travel: a WebSocket or Unix-socket transport only has to offer the same line-oriented
 //! `Read`/`Write` pair.
 //!
-//! Two transports exist today: [`Transport::spawn_stdio`] (the runtime as a child process) and
-//! [`Transport::in_memory`] (a socket pair, for tests without any process).
+//! Three transports exist: [`Transport::spawn_stdio`] (the runtime as a child process),
+//! [`Transport::connect`] (a runtime listening on `ws://`, `wss://` or `unix://`, see the
+//! `websocket` module) and [`Transport::in_memory`] (a socket pair, for tests without any process).
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -75,6 +76,17 @@ impl Transport {
             let _ = closer.shutdown(std::net::Shutdown::Both);
         });
         Ok((transport, theirs))
+    }
+
+    /// Connects to a runtime that is already listening (`ws://`, `wss://`, `unix://`): the
+    /// WebSocket upgrade (with the endpoint's credentials), then one JSON-RPC message per frame.
+    ///
+    /// # Errors
+    /// [`Error::InsecureEndpoint`] before connecting when credentials would travel in the clear;
+    /// [`Error::Connect`], [`Error::Tls`], [`Error::AuthRejected`] or [`Error::Handshake`] when
+    /// the connection cannot be opened.
+    pub async fn connect(endpoint: &crate::endpoint::Endpoint) -> Result<Self> {
+        crate::websocket::connect(endpoint).await
     }
 
     /// Spawns the runtime as configured (`<codex> [--config ..] app-server --listen stdio://`)

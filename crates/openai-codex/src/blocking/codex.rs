@@ -82,6 +82,36 @@ impl Codex {
         Ok(Self::from_parts(codex, runtime))
     }
 
+    /// Connects to a runtime that is already running (`ws://`, `wss://` or `unix://`) and runs
+    /// the `initialize` handshake: the blocking twin of [`AsyncCodex::connect`].
+    ///
+    /// # Errors
+    /// As [`AsyncCodex::connect`], plus [`Error::BlockingInAsync`] inside a tokio runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use openai_codex::{Codex, CodexConfig};
+    ///
+    /// let codex = Codex::connect("ws://127.0.0.1:4500", CodexConfig::default())?;
+    /// println!("connected to {}", codex.metadata().server_version);
+    /// # Ok::<(), openai_codex::Error>(())
+    /// ```
+    pub fn connect(
+        endpoint: impl crate::endpoint::IntoEndpoint,
+        config: CodexConfig,
+    ) -> Result<Self> {
+        let endpoint = endpoint.into_endpoint()?;
+        let runtime = RuntimeThread::start()?;
+        let codex = runtime.block_on(AsyncCodex::connect(endpoint, config))??;
+        Ok(Self::from_parts(codex, runtime))
+    }
+
+    /// The endpoint this client is connected to, when it did not launch its runtime.
+    pub fn endpoint(&self) -> Option<&crate::endpoint::Endpoint> {
+        self.inner.codex.endpoint()
+    }
+
     /// Connects over an existing transport (an in-memory pair in tests, or a custom one).
     ///
     /// # Errors

@@ -1,0 +1,455 @@
+//! Connecting to a runtime that is already running: the real runtime listening on
+//! `ws://127.0.0.1:0` and on a Unix socket, each auth mode, against the scripted model.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::StreamExt;
+use openai_codex::approval::Handlers;
+use openai_codex::types::{
+    self as proto, CommandExecutionApprovalDecision, CommandExecutionRequestApprovalResponse,
+    ServerNotification, TurnStatus,
+};
+use openai_codex::{
+    ApprovalMode, AsyncCodex, Codex, CodexConfig, Endpoint, Error, Sandbox, SignedBearer,
+    ThreadStartOptions, TurnEvent, TurnOptions,
+};
+use openai_codex_testkit::{
+    AssistantMessage, ExecCommand, Listen, ListeningRuntime, ResponseScript, RuntimeHome,
+};
+
+const TOKEN: &str = "capability-token-for-tests-0123456789";
+const SECRET: &[u8] = b"shared-secret-for-signed-bearer-tests-0123456789";
+
+fn write_secret(home: &RuntimeHome, name: &str, bytes: &[u8]) -> String {
+    let path = home.codex_home().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn listen_token(home: &RuntimeHome) -> ListeningRuntime {
+    let file = write_secret(home, "ws-token", TOKEN.as_bytes());
+    home.listen(
+        &Listen::Loopback(0),
+        &["--ws-auth", "capability-token", "--ws-token-file", &file],
+    )
+    .unwrap()
+}
+
+fn listen_jwt(home: &RuntimeHome) -> ListeningRuntime {
+    let file = write_secret(home, "ws-secret", SECRET);
+    home.listen(
+        &Listen::Loopback(0),
+        &[
+            "--ws-auth",
+            "signed-bearer-token",
+            "--ws-shared-secret-file",
+            &file,
+            "--ws-issuer",
+            "sdk-tests",
+            "--ws-audience",
+            "codex-app-server",
+        ],
+    )
+    .unwrap()
+}
+
+fn socket_path(home: &RuntimeHome) -> std::path::PathBuf {
+    // Unix socket paths are limited to ~100 bytes; the home's folder can be deeper than that.
+    let dir = tempfile::Builder::new()
+        .prefix("cx")
+        .tempdir_in(std::env::temp_dir())
+        .unwrap()
+        .keep();
+    let _ = home;
+    dir.join("rt.sock")
+}
+
+fn bearer() -> SignedBearer {
+    SignedBearer::new(SECRET.to_vec())
+        .issuer("sdk-tests")
+        .audience("codex-app-server")
+}
+
+/// A streamed turn, a command approval answered by a handler, and an interrupt: the same
+/// behaviour as over stdio.
+async fn full_session(home: &RuntimeHome, codex: &AsyncCodex) {
+    let thread = codex
+        .thread_start(
+            ThreadStartOptions::default()
+                .cwd(home.workspace().to_string_lossy())
+                .approval_mode(ApprovalMode::Manual)
+                .sandbox(Sandbox::ReadOnly),
+        )
+        .await
+        .unwrap();
+
+    // Streaming: deltas in order, turn/started first and turn/completed last.
+    home.model().push(
+        ResponseScript::new()
+            .message(AssistantMessage::final_answer("Hello over the wire.").chunks(4)),
+    );
+    let turn = thread
+        .turn("Say hello", TurnOptions::default())
+        .await
+        .unwrap();
+    let mut stream = turn.stream();
+    let mut methods = Vec::new();
+    let mut text = String::new();
+    while let Some(event) = stream.next().await {
+        let TurnEvent::Notification(n) = event.unwrap() else {
+            panic!("lagged on a tiny turn")
+        };
+        if let ServerNotification::ItemAgentMessageDelta(d) = &*n {
+            text.push_str(&d.delta);
+        }
+        methods.push(n.method().to_string());
+    }
+    drop(stream);
+    assert_eq!(methods.first().map(String::as_str), Some("turn/started"));
+    assert_eq!(methods.last().map(String::as_str), Some("turn/completed"));
+    assert_eq!(text, "Hello over the wire.");
+    let result = turn.run().await.unwrap();
+    assert_eq!(
+        result.final_response.as_deref(),
+        Some("Hello over the wire.")
+    );
+
+    // An approval request travels back over the socket to the handler, and its answer returns.
+    let seen = Arc::new(Mutex::new(Vec::<
+        proto::CommandExecutionRequestApprovalParams,
+    >::new()));
+    let seen2 = Arc::clone(&seen);
+    thread.set_handler(Handlers::new().on_command_approval(move |params| {
+        seen2.lock().unwrap().push(params);
+        async move {
+            Ok(CommandExecutionRequestApprovalResponse {
+                decision: CommandExecutionApprovalDecision::Accept,
+            })
+        }
+    }));
+    let file = home.workspace().join("approved.txt");
+    home.model().push(
+        ResponseScript::new().exec_command(
+            ExecCommand::new(format!("touch {} && echo created", file.display()))
+                .login(false)
+                .escalated("Need to create a file"),
+        ),
+    );
+    home.model().push(ResponseScript::text("Created."));
+    let result = thread
+        .run("Create the file", TurnOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(result.status, TurnStatus::Completed);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert_eq!(seen.lock().unwrap()[0].turn_id, result.id);
+    assert!(file.exists());
+
+    // Interrupt a slow turn.
+    let before = home.model().turn_requests().len();
+    home.model().push(
+        ResponseScript::new()
+            .message(AssistantMessage::new("one two three four five six").chunks(6))
+            .delay_between(Duration::from_millis(200)),
+    );
+    let turn = thread.turn("slow", TurnOptions::default()).await.unwrap();
+    home.model()
+        .wait_for_requests_async(before + 1, Duration::from_secs(20))
+        .await
+        .unwrap();
+    turn.interrupt().await.unwrap();
+    let result = turn.run().await.unwrap();
+    assert_eq!(result.status, TurnStatus::Interrupted);
+}
+
+#[tokio::test]
+async fn unix_socket_runs_a_full_session() {
+    let home = RuntimeHome::new().unwrap();
+    let path = socket_path(&home);
+    let runtime = home.listen(&Listen::Unix(path.clone()), &[]).unwrap();
+    let codex = AsyncCodex::connect(runtime.url(), CodexConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(codex.runtime_pid(), None);
+    assert_eq!(
+        codex.endpoint().unwrap().to_string(),
+        format!("unix://{}", path.display())
+    );
+    assert_eq!(
+        codex.metadata().server_version,
+        openai_codex::config::PINNED_RUNTIME_VERSION
+    );
+    full_session(&home, &codex).await;
+    codex.close().await;
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[tokio::test]
+async fn websocket_with_capability_token_runs_a_full_session() {
+    let home = RuntimeHome::new().unwrap();
+    let runtime = listen_token(&home);
+    let endpoint = Endpoint::parse(runtime.url())
+        .unwrap()
+        .capability_token(TOKEN);
+    let codex = AsyncCodex::connect(endpoint, CodexConfig::default())
+        .await
+        .unwrap();
+    full_session(&home, &codex).await;
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn websocket_with_signed_bearer_runs_a_full_session() {
+    let home = RuntimeHome::new().unwrap();
+    let runtime = listen_jwt(&home);
+    let endpoint = Endpoint::parse(runtime.url())
+        .unwrap()
+        .signed_bearer(bearer());
+    // The endpoint can also be named by the configuration.
+    let codex = AsyncCodex::new(CodexConfig::default().endpoint(endpoint))
+        .await
+        .unwrap();
+    full_session(&home, &codex).await;
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn rejected_credentials_are_typed_with_status_and_reason() {
+    let home = RuntimeHome::new().unwrap();
+    let token_rt = listen_token(&home);
+    let jwt_rt = listen_jwt(&home);
+    let config = || CodexConfig::default().request_timeout(Duration::from_secs(10));
+    let cases: Vec<(Endpoint, &str)> = vec![
+        (
+            Endpoint::parse(token_rt.url()).unwrap(),
+            "missing websocket bearer token",
+        ),
+        (
+            Endpoint::parse(token_rt.url())
+                .unwrap()
+                .capability_token("wrong"),
+            "invalid websocket bearer token",
+        ),
+        (
+            Endpoint::parse(jwt_rt.url()).unwrap().auth_header(
+                "Authorization",
+                format!("Bearer {}", {
+                    // Signed an hour ago, valid for a minute: expired.
+                    bearer()
+                        .ttl(Duration::from_secs(60))
+                        .sign_at(SystemTime::now() - Duration::from_secs(3600))
+                        .unwrap()
+                }),
+            ),
+            "expired websocket jwt",
+        ),
+        (
+            Endpoint::parse(jwt_rt.url())
+                .unwrap()
+                .signed_bearer(bearer().audience("someone-else")),
+            "websocket jwt audience mismatch",
+        ),
+        (
+            Endpoint::parse(jwt_rt.url()).unwrap().signed_bearer(
+                SignedBearer::new(b"not the secret".to_vec())
+                    .issuer("sdk-tests")
+                    .audience("codex-app-server"),
+            ),
+            "invalid websocket jwt",
+        ),
+    ];
+    for (endpoint, reason) in cases {
+        let url = endpoint.to_string();
+        let started = Instant::now();
+        let error = AsyncCodex::connect(endpoint, config()).await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{url} took {:?}",
+            started.elapsed()
+        );
+        match &error {
+            Error::AuthRejected {
+                endpoint,
+                status,
+                reason: got,
+            } => {
+                assert_eq!(*status, 401, "{error}");
+                assert_eq!(got, reason, "{error}");
+                assert_eq!(endpoint, &url);
+            }
+            other => panic!("expected AuthRejected for {url}, got {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn unreachable_and_insecure_endpoints_fail_before_anything_is_sent() {
+    // Nothing listens on this port: refused, at once.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let error = AsyncCodex::connect(format!("ws://127.0.0.1:{port}"), CodexConfig::default())
+        .await
+        .unwrap_err();
+    let Error::Connect { endpoint, source } = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert_eq!(endpoint, &format!("ws://127.0.0.1:{port}/"));
+
+    // No socket at this path.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.sock");
+    let error = AsyncCodex::connect(Endpoint::unix(&missing), CodexConfig::default())
+        .await
+        .unwrap_err();
+    let Error::Connect { source, .. } = &error else {
+        panic!("{error}")
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+
+    // A token to a non-loopback plain ws:// address is refused before connecting (the address
+    // is from TEST-NET-1, which nothing answers; a connect attempt would time out instead).
+    let endpoint = Endpoint::parse("ws://192.0.2.1:4500")
+        .unwrap()
+        .capability_token(TOKEN)
+        .connect_timeout(Duration::from_secs(30));
+    let started = Instant::now();
+    let error = AsyncCodex::connect(endpoint, CodexConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InsecureEndpoint { .. }), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(error.to_string().contains("wss://"), "{error}");
+
+    // A malformed URL names the problem.
+    let error = AsyncCodex::connect("http://127.0.0.1:1", CodexConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidInput { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn tls_failure_is_typed() {
+    // wss:// to a listener that does not speak TLS (the runtime's plain ws port).
+    let home = RuntimeHome::new().unwrap();
+    let runtime = home.listen(&Listen::Loopback(0), &[]).unwrap();
+    let port = runtime.port().unwrap();
+    let error = AsyncCodex::connect(format!("wss://127.0.0.1:{port}"), CodexConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Tls { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn killing_the_runtime_mid_turn_fails_every_waiter_promptly_naming_the_endpoint() {
+    let home = RuntimeHome::new().unwrap();
+    let mut runtime = listen_token(&home);
+    let endpoint = Endpoint::parse(runtime.url())
+        .unwrap()
+        .capability_token(TOKEN);
+    let url = endpoint.to_string();
+    let codex = AsyncCodex::connect(endpoint, CodexConfig::default())
+        .await
+        .unwrap();
+    // A turn whose model never finishes, so it is running when the runtime dies.
+    home.model().push(
+        ResponseScript::new()
+            .message(AssistantMessage::new("never finishes").chunks(2))
+            .delay_between(Duration::from_secs(600)),
+    );
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let turn = thread.turn("hang", TurnOptions::default()).await.unwrap();
+    home.model()
+        .wait_for_requests_async(1, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let waiting_turn = tokio::spawn({
+        let turn = turn.clone();
+        async move { turn.run().await }
+    });
+    let waiting_request = tokio::spawn({
+        let codex = codex.clone();
+        async move {
+            codex
+                .request_with_timeout::<openai_codex::types::requests::ThreadLoadedList>(
+                    Default::default(),
+                    Duration::from_secs(600),
+                )
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let killed = Instant::now();
+    runtime.kill();
+    let turn_error = tokio::time::timeout(Duration::from_secs(5), waiting_turn)
+        .await
+        .expect("the turn waiter hung")
+        .unwrap()
+        .unwrap_err();
+    assert!(killed.elapsed() < Duration::from_secs(5));
+    assert!(turn_error.is_transport_closed(), "{turn_error}");
+    assert!(turn_error.to_string().contains(&url), "{turn_error}");
+    let _ = tokio::time::timeout(Duration::from_secs(5), waiting_request)
+        .await
+        .expect("the request waiter hung")
+        .unwrap();
+    // Every later call fails the same way, at once.
+    let later = codex.models(false).await.unwrap_err();
+    assert!(
+        later.is_transport_closed() && later.to_string().contains(&url),
+        "{later}"
+    );
+    assert!(codex.is_closed());
+}
+
+#[tokio::test]
+async fn messages_larger_than_the_advertised_frame_limit_travel_both_ways() {
+    let home = RuntimeHome::new().unwrap();
+    let path = socket_path(&home);
+    let runtime = home.listen(&Listen::Unix(path.clone()), &[]).unwrap();
+    let codex = AsyncCodex::connect(runtime.url(), CodexConfig::default())
+        .await
+        .unwrap();
+    // 20 MB of text in one request: above the runtime's 16 MiB unfragmented limit, so the SDK
+    // sends it as a fragmented message; the runtime must take it and answer.
+    let big = "x".repeat(20 * 1024 * 1024);
+    let thread = codex
+        .thread_start(ThreadStartOptions::default().base_instructions(big.clone()))
+        .await
+        .unwrap();
+    // A final answer of 17 MiB: the runtime sends it back inside one message (the completed
+    // item), larger than one default frame.
+    let answer = "y".repeat(17 * 1024 * 1024);
+    home.model()
+        .push(ResponseScript::new().message(AssistantMessage::final_answer(answer.clone())));
+    let result = thread.run("Echo", TurnOptions::default()).await.unwrap();
+    assert_eq!(
+        result.final_response.as_ref().map(String::len),
+        Some(answer.len())
+    );
+    assert!(result.final_response == Some(answer));
+    codex.close().await;
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
+
+#[test]
+fn blocking_client_connects_too() {
+    let home = RuntimeHome::new().unwrap();
+    let runtime = listen_token(&home);
+    let endpoint = Endpoint::parse(runtime.url())
+        .unwrap()
+        .capability_token(TOKEN);
+    let codex = Codex::connect(endpoint, CodexConfig::default()).unwrap();
+    home.model()
+        .push(ResponseScript::new().message(AssistantMessage::final_answer("Blocking hello.")));
+    let thread = codex.thread_start(ThreadStartOptions::default()).unwrap();
+    let result = thread.run("Hi", TurnOptions::default()).unwrap();
+    assert_eq!(result.final_response.as_deref(), Some("Blocking hello."));
+    assert!(codex.endpoint().is_some());
+    codex.close();
+}
