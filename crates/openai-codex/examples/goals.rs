@@ -1,11 +1,14 @@
-//! Goal turns: give a thread an objective; the runtime then starts turns by itself until the
-//! goal is complete (or paused, blocked, out of budget). Each goal turn arrives as an ordinary
-//! turn handle.
+//! Goals: give a thread an objective; the runtime then starts turns by itself until the goal is
+//! complete (or paused, blocked, out of budget). `start_goal` presents all those turns as one
+//! logical turn: one stream, one merged result (`thread.goal_start` gives one handle per
+//! runtime turn instead).
 //!
 //! ```sh
 //! cargo run -p openai-codex --example goals
 //! ```
 
+use futures::StreamExt;
+use openai_codex::types::ServerNotification;
 use openai_codex::{AsyncCodex, CodexConfig, ThreadStartOptions, TurnOptions};
 
 const OBJECTIVE: &str = "Draft a three-line README for a todo-list app (answer with the text, \
@@ -24,21 +27,31 @@ async fn main() -> openai_codex::Result<()> {
         )
         .await?;
 
-    let mut goal = thread.goal_start(OBJECTIVE).await?;
+    // Returns once the runtime has started the goal's first turn. Dropping the handle (or a
+    // `run()` in progress) pauses the goal; `goal.interrupt()` does it explicitly.
+    let goal = thread.start_goal(OBJECTIVE).await?;
     println!("goal started: {}", goal.goal().objective);
 
-    // Take the goal's turns one by one as the runtime starts them (`goal.run()` does it all).
+    // One stream for every runtime turn of the goal, in order.
+    let mut events = goal.stream();
     let mut turns = 0;
-    while let Some(turn) = goal.next_turn().await? {
-        turns += 1;
-        let result = turn.run().await?;
-        println!(
-            "goal turn {turns} ({:?}):\n{}",
-            result.status,
-            result.final_response.as_deref().unwrap_or("(no answer)")
-        );
+    while let Some(event) = events.next().await {
+        match event?.notification() {
+            Some(ServerNotification::TurnStarted(_)) => turns += 1,
+            Some(ServerNotification::TurnCompleted(done)) => {
+                println!("goal turn {turns} ({:?})", done.turn.status);
+            }
+            _ => {}
+        }
     }
 
+    // One result: every item of every goal turn, and the last answer.
+    let result = goal.run().await?;
+    println!(
+        "answer ({:?}):\n{}",
+        result.status,
+        result.final_response.as_deref().unwrap_or("(no answer)")
+    );
     let state = goal.goal();
     println!(
         "goal {:?} after {turns} turn(s), {} s, {} tokens",

@@ -56,6 +56,16 @@ pub struct AsyncGoalHandle {
     ended: Option<Option<proto::ThreadGoal>>,
 }
 
+/// One thing that happened to a goal ([`AsyncGoalHandle::step`]).
+pub(crate) enum GoalStep {
+    /// The runtime started a turn for the goal.
+    TurnStarted(AsyncTurnHandle),
+    /// A turn of the thread completed: its id, and whether it was interrupted.
+    TurnCompleted(String, bool),
+    /// The goal's status changed, or nothing this handle tracks.
+    GoalChanged,
+}
+
 fn is_terminal(status: &proto::ThreadGoalStatus) -> bool {
     *status != proto::ThreadGoalStatus::Active
 }
@@ -113,7 +123,7 @@ impl AsyncGoalHandle {
                 self.running = Some(turn_id.clone());
                 return Some(turn_id);
             }
-            GoalSignal::TurnCompleted(turn_id) => {
+            GoalSignal::TurnCompleted(turn_id, _) => {
                 if self.running.as_deref() == Some(turn_id.as_str()) {
                     self.running = None;
                 }
@@ -142,56 +152,82 @@ impl AsyncGoalHandle {
     /// [`Error::Timeout`] when the goal is active but the runtime starts no turn within the
     /// client's request timeout while none is running; [`Error::TransportClosed`].
     pub async fn next_turn(&mut self) -> Result<Option<AsyncTurnHandle>> {
-        let timeout = self.thread.codex().config().request_timeout;
         loop {
             if self.ended.is_some() {
                 return Ok(None);
             }
-            // A running turn may take as long as the model works; an idle active goal must
-            // start its next turn promptly.
-            let signal = if self.running.is_some() {
-                self.signals.recv().await
-            } else {
-                match tokio::time::timeout(timeout, self.signals.recv()).await {
-                    Ok(signal) => signal,
-                    Err(_) => {
-                        // Maybe a status change we were not told about: ask.
-                        match self.get().await? {
-                            Some(goal) if !is_terminal(&goal.status) => {
-                                return Err(Error::Timeout {
-                                    method: "thread/goal/set (waiting for the goal's next turn)"
-                                        .into(),
-                                    timeout,
-                                })
-                            }
-                            goal => {
-                                if let Some(goal) = &goal {
-                                    self.goal = goal.clone();
-                                }
-                                self.ended = Some(goal);
-                                return Ok(None);
-                            }
-                        }
-                    }
-                }
-            };
-            let Some(signal) = signal else {
-                return Err(self.closed());
-            };
-            if let Some(turn_id) = self.apply(signal) {
-                // The router buffered this turn's events from its `turn/started` on (or this
-                // subscription is the first to see them), so the handle sees the whole turn,
-                // with every item, even when it has already finished.
-                let codex = self.thread.codex();
-                let subscription = codex.inner.conn.shared.router.subscribe_turn(&turn_id);
-                return Ok(Some(AsyncTurnHandle::new(
-                    codex.clone(),
-                    self.thread.id().to_string(),
-                    turn_id,
-                    subscription,
-                )));
+            if let GoalStep::TurnStarted(turn) = self.step().await? {
+                return Ok(Some(turn));
             }
         }
+    }
+
+    /// The turn of this goal that is running, as far as this handle has seen.
+    pub(crate) fn running_turn(&self) -> Option<&str> {
+        self.running.as_deref()
+    }
+
+    /// The goal's end as seen so far: `Some(None)` when it was cleared, `Some(Some(goal))` for
+    /// a terminal status.
+    pub(crate) fn ended(&self) -> Option<&Option<proto::ThreadGoal>> {
+        self.ended.as_ref()
+    }
+
+    /// Waits for the next thing that happens to the goal and applies it.
+    ///
+    /// While a turn runs this waits as long as the model works; while the goal is active and
+    /// idle it waits at most the request timeout, then asks the runtime for the goal's status.
+    pub(crate) async fn step(&mut self) -> Result<GoalStep> {
+        let timeout = self.thread.codex().config().request_timeout;
+        let signal = if self.running.is_some() || self.ended.is_some() {
+            self.signals.recv().await
+        } else {
+            match tokio::time::timeout(timeout, self.signals.recv()).await {
+                Ok(signal) => signal,
+                Err(_) => {
+                    // Maybe a status change we were not told about: ask.
+                    return match self.get().await? {
+                        Some(goal) if !is_terminal(&goal.status) => Err(Error::Timeout {
+                            method: "thread/goal/set (waiting for the goal's next turn)".into(),
+                            timeout,
+                        }),
+                        goal => {
+                            if let Some(goal) = &goal {
+                                self.goal = goal.clone();
+                            }
+                            self.ended = Some(goal);
+                            Ok(GoalStep::GoalChanged)
+                        }
+                    };
+                }
+            }
+        };
+        let Some(signal) = signal else {
+            return Err(self.closed());
+        };
+        let completed = match &signal {
+            GoalSignal::TurnCompleted(turn_id, interrupted) => {
+                Some((turn_id.clone(), *interrupted))
+            }
+            _ => None,
+        };
+        if let Some(turn_id) = self.apply(signal) {
+            // The router buffered this turn's events from its `turn/started` on (or this
+            // subscription is the first to see them), so the handle sees the whole turn,
+            // with every item, even when it has already finished.
+            let codex = self.thread.codex();
+            let subscription = codex.inner.conn.shared.router.subscribe_turn(&turn_id);
+            return Ok(GoalStep::TurnStarted(AsyncTurnHandle::new(
+                codex.clone(),
+                self.thread.id().to_string(),
+                turn_id,
+                subscription,
+            )));
+        }
+        Ok(match completed {
+            Some((turn_id, interrupted)) => GoalStep::TurnCompleted(turn_id, interrupted),
+            None => GoalStep::GoalChanged,
+        })
     }
 
     /// Drives the goal to its end: runs every goal turn as it starts (collecting the results)

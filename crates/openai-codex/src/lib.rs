@@ -12,6 +12,7 @@ pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod goal;
+pub mod goal_turn;
 pub mod handler;
 pub mod inputs;
 pub mod login;
@@ -32,13 +33,14 @@ pub use approval::{AcceptAll, DeclineAll, RequestHandler};
 #[cfg(feature = "blocking")]
 pub use blocking::{
     retry_on_overload as retry_on_overload_blocking, ChatgptLoginHandle, Codex,
-    DeviceCodeLoginHandle, GoalHandle, Thread, TurnHandle,
+    DeviceCodeLoginHandle, GoalHandle, GoalTurn, GoalTurnIter, Thread, TurnHandle,
 };
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;
 pub use endpoint::{Endpoint, IntoEndpoint, SignedBearer};
 pub use error::{is_retryable_error, Error, ErrorCode, ErrorKind, Result, RpcError};
 pub use goal::{AsyncGoalHandle, GoalResult};
+pub use goal_turn::{AsyncGoalTurn, GoalTurnStream};
 pub use inputs::{
     ExternalContent, ExternalMessage, ImageInput, Input, InputItem, LocalImageInput, MentionInput,
     RunInput, SkillInput, TextInput,

@@ -78,8 +78,8 @@ pub enum GlobalEvent {
 pub(crate) enum GoalSignal {
     /// A turn started on the thread.
     TurnStarted(String),
-    /// A turn of the thread completed.
-    TurnCompleted(String),
+    /// A turn of the thread completed: its id, and whether it was interrupted.
+    TurnCompleted(String, bool),
     /// `thread/goal/updated` or `thread/goal/cleared`.
     Goal(Arc<ServerNotification>),
 }
@@ -281,7 +281,12 @@ impl Router {
                     Some(GoalSignal::TurnStarted(turn_id.to_string()))
                 }
                 ("turn/completed", Some(turn_id)) => {
-                    Some(GoalSignal::TurnCompleted(turn_id.to_string()))
+                    let interrupted = matches!(
+                        &notification,
+                        ServerNotification::TurnCompleted(n)
+                            if n.turn.status == openai_codex_protocol::TurnStatus::Interrupted
+                    );
+                    Some(GoalSignal::TurnCompleted(turn_id.to_string(), interrupted))
                 }
                 (m, _) if m.starts_with("thread/goal/") => {
                     Some(GoalSignal::Goal(Arc::new(notification.clone())))
@@ -979,7 +984,7 @@ mod tests {
         while let Ok(signal) = watcher.try_recv() {
             seen.push(match signal {
                 GoalSignal::TurnStarted(id) => format!("started {id}"),
-                GoalSignal::TurnCompleted(id) => format!("completed {id}"),
+                GoalSignal::TurnCompleted(id, _) => format!("completed {id}"),
                 GoalSignal::Goal(n) => n.method().to_string(),
             });
         }

@@ -118,6 +118,12 @@ impl Collector {
             ServerNotification::ThreadTokenUsageUpdated(n) => {
                 self.usage = Some(n.token_usage.clone());
             }
+            // Already published by a replaying stream: keep that one.
+            ServerNotification::TurnCompleted(_) | ServerNotification::Unknown { .. }
+                if self.result.is_some() =>
+            {
+                self.items.clear();
+            }
             ServerNotification::TurnCompleted(n) if n.turn.id == turn_id => {
                 let items = self.take_items();
                 // Everything but the turn's own item list (the result carries the items seen).
@@ -289,20 +295,30 @@ impl AsyncTurnHandle {
     /// ```
     pub fn stream(&self) -> TurnStream {
         let finished = self.result().is_some();
-        let subscription = if finished {
-            None
+        let (subscription, own) = if finished {
+            (None, None)
         } else {
-            self.state
+            let own = self
+                .state
                 .subscription
                 .lock()
                 .expect("subscription poisoned")
-                .take()
-                .or_else(|| Some(self.codex.inner.conn.shared.router.subscribe_turn(&self.id)))
+                .take();
+            match own {
+                Some(own) => (Some(own), None),
+                // Another stream holds the handle's subscriber: this one replays the turn into
+                // a collector of its own, so neither sees the other's items twice.
+                None => (
+                    Some(self.codex.inner.conn.shared.router.subscribe_turn(&self.id)),
+                    Some(Collector::default()),
+                ),
+            }
         };
         TurnStream {
             subscription,
             state: Arc::clone(&self.state),
             turn_id: self.id.clone(),
+            replay: own,
         }
     }
 
@@ -404,6 +420,9 @@ pub struct TurnStream {
     subscription: Option<TurnSubscription>,
     state: Arc<HandleState>,
     turn_id: String,
+    /// The collector of a stream that replays the turn beside the handle's own subscriber
+    /// (`None` for the handle's own, which feeds the shared collector).
+    replay: Option<Collector>,
 }
 
 impl Stream for TurnStream {
@@ -416,11 +435,18 @@ impl Stream for TurnStream {
         match Pin::new(subscription).poll_next(cx) {
             Poll::Ready(Some(Ok(event))) => {
                 if let TurnEvent::Notification(n) = &event {
-                    self.state
-                        .collector
-                        .lock()
-                        .expect("collector poisoned")
-                        .observe(&self.turn_id, n);
+                    let this = &mut *self;
+                    let mut shared = this.state.collector.lock().expect("collector poisoned");
+                    match this.replay.as_mut() {
+                        Some(replay) => {
+                            replay.observe(&this.turn_id, n);
+                            // The first consumer to see the completion publishes the result.
+                            if shared.result.is_none() {
+                                shared.result = replay.result.take();
+                            }
+                        }
+                        None => shared.observe(&this.turn_id, n),
+                    }
                 }
                 Poll::Ready(Some(Ok(event)))
             }
@@ -436,7 +462,8 @@ impl Stream for TurnStream {
 impl Drop for TurnStream {
     fn drop(&mut self) {
         if let Some(subscription) = self.subscription.take() {
-            if !subscription.is_finished() {
+            // Only the handle's own subscriber goes back: it fed the shared collector.
+            if self.replay.is_none() && !subscription.is_finished() {
                 let mut slot = self
                     .state
                     .subscription

@@ -29,6 +29,7 @@ const TYPE_PAIRS: &[(&str, &str)] = &[
     ("AsyncChatgptLoginHandle", "ChatgptLoginHandle"),
     ("AsyncDeviceCodeLoginHandle", "DeviceCodeLoginHandle"),
     ("AsyncGoalHandle", "GoalHandle"),
+    ("AsyncGoalTurn", "GoalTurn"),
 ];
 
 /// Result types that differ on purpose, as (async result, blocking result, why). Written as the
@@ -42,6 +43,11 @@ const RESULT_TYPE_MAP: &[(&str, &str, &str)] = &[
     (
         "TurnStream",
         "TurnIter",
+        "a blocking stream is an iterator over the async stream's next()",
+    ),
+    (
+        "GoalTurnStream",
+        "GoalTurnIter",
         "a blocking stream is an iterator over the async stream's next()",
     ),
 ];

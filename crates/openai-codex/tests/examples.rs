@@ -634,8 +634,8 @@ fn goals() {
         &out,
         &[
             "goal started: Draft a three-line README",
-            "goal turn 1 (Completed):",
-            "Todo: a tiny app",
+            "goal turn 1 (Completed)",
+            "answer (Completed):\nTodo: a tiny app",
             "goal Complete after 1 turn(s)",
         ],
     );

@@ -514,3 +514,46 @@ const PNG_1X1: &[u8] = &[
     0x0f, 0x00, 0x03, 0x86, 0x01, 0x80, 0x5a, 0x34, 0x7d, 0x6b, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
+
+#[tokio::test]
+async fn a_stream_and_run_on_clones_of_one_turn_each_see_every_item_once() {
+    let (home, codex) = start().await;
+    home.model().push(
+        ResponseScript::new()
+            .message(AssistantMessage::commentary("Thinking it over."))
+            .pause(Duration::from_millis(200))
+            .message(AssistantMessage::final_answer("Both saw this once.").chunks(3)),
+    );
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let turn = thread
+        .turn("Say something", TurnOptions::default())
+        .await
+        .unwrap();
+    // The first stream holds the handle's subscriber; run() on a clone reads beside it.
+    let mut events = turn.stream();
+    let first = events.next().await.unwrap().unwrap();
+    assert_eq!(first.notification().unwrap().method(), "turn/started");
+    let runner = {
+        let turn = turn.clone();
+        tokio::spawn(async move { turn.run().await })
+    };
+    let mut streamed = Vec::new();
+    while let Some(event) = events.next().await {
+        if let Some(ServerNotification::ItemCompleted(done)) = event.unwrap().notification() {
+            streamed.push(done.item.clone());
+        }
+    }
+    let result = runner.await.unwrap().unwrap();
+    assert_eq!(result.items, streamed);
+    assert_eq!(
+        result.final_response.as_deref(),
+        Some("Both saw this once.")
+    );
+    // Every consumer gets the same result, later ones too.
+    assert_eq!(turn.run().await.unwrap(), result);
+    assert_eq!(turn.result(), Some(result));
+    codex.close().await;
+}

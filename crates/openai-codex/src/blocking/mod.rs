@@ -30,6 +30,7 @@
 
 mod codex;
 mod goal;
+mod goal_turn;
 mod login;
 mod retry;
 mod runtime;
@@ -38,6 +39,7 @@ mod turn;
 
 pub use codex::{Codex, Events};
 pub use goal::GoalHandle;
+pub use goal_turn::{GoalTurn, GoalTurnIter};
 pub use login::{ChatgptLoginHandle, DeviceCodeLoginHandle};
 pub use retry::retry_on_overload;
 pub use thread::Thread;
