@@ -37,7 +37,9 @@ pub struct AsyncCodex {
 
 #[derive(Debug)]
 pub(crate) struct ClientInner {
-    pub(crate) conn: Connection,
+    conn: std::sync::RwLock<Connection>,
+    /// How many times the connection was re-opened after a loss.
+    reconnects: std::sync::atomic::AtomicU64,
     pub(crate) config: CodexConfig,
     metadata: Metadata,
     closed: AtomicBool,
@@ -105,6 +107,50 @@ impl AsyncCodex {
         Self::new(config.endpoint(endpoint)).await
     }
 
+    /// How many times the connection was re-opened after a loss (see
+    /// [`CodexConfig::reconnect`]).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) {
+    /// println!("reconnected {} times", codex.reconnect_count());
+    /// # }
+    /// ```
+    pub fn reconnect_count(&self) -> u64 {
+        self.inner.reconnects.load(Ordering::SeqCst)
+    }
+
+    /// Waits until the client has a live connection again (after a loss, with reconnect on),
+    /// for at most `timeout`. Returns at once when the connection is up.
+    ///
+    /// # Errors
+    /// [`Error::TransportClosed`] with the last close reason when the connection is still down
+    /// after `timeout`, or at once when the client was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// use std::time::Duration;
+    /// use openai_codex::ThreadResumeOptions;
+    ///
+    /// codex.wait_connected(Duration::from_secs(30)).await?;
+    /// let thread = codex.thread_resume("<thread id>", ThreadResumeOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let reason = self.inner.conn().closed_reason();
+            let Some(reason) = reason else { return Ok(()) };
+            if self.inner.is_closing() || tokio::time::Instant::now() >= deadline {
+                return Err(Error::TransportClosed(reason));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The endpoint this client is connected to, when it did not launch its runtime.
     ///
     /// # Examples
@@ -147,15 +193,18 @@ impl AsyncCodex {
                 return Err(error);
             }
         };
-        Ok(Self {
+        let client = Self {
             inner: Arc::new(ClientInner {
-                conn,
+                conn: std::sync::RwLock::new(conn),
+                reconnects: std::sync::atomic::AtomicU64::new(0),
                 config,
                 metadata,
                 closed: AtomicBool::new(false),
                 turn_locks: Default::default(),
             }),
-        })
+        };
+        crate::reconnect::supervise(&client.inner);
+        Ok(client)
     }
 
     /// The `initialize` response, with the runtime's own name and version.
@@ -197,7 +246,7 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub fn runtime_pid(&self) -> Option<u32> {
-        self.inner.conn.process_id()
+        self.inner.conn().process_id()
     }
 
     /// How many lines from the runtime were not JSON-RPC messages (logged and skipped).
@@ -210,7 +259,7 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub fn junk_lines(&self) -> u64 {
-        self.inner.conn.junk_lines()
+        self.inner.conn().junk_lines()
     }
 
     /// Whether the connection is closed (by [`AsyncCodex::close`] or because the runtime exited).
@@ -224,7 +273,7 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.inner.conn.closed_reason().is_some()
+        self.inner.conn().closed_reason().is_some()
     }
 
     /// Installs the handler for server-initiated requests (approvals, user input, ...),
@@ -244,7 +293,7 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub fn set_server_request_handler(&self, handler: impl ServerRequestHandler) {
-        self.inner.conn.set_handler(Arc::new(handler));
+        self.inner.conn().set_handler(Arc::new(handler));
     }
 
     /// Installs a typed handler for server-initiated requests (approvals, user input, tool
@@ -260,7 +309,7 @@ impl AsyncCodex {
     /// ```
     pub fn set_handler(&self, handler: impl RequestHandler) {
         self.inner
-            .conn
+            .conn()
             .set_handler(Arc::new(TypedHandler::new(handler)));
     }
 
@@ -282,7 +331,7 @@ impl AsyncCodex {
     /// ```
     pub fn set_thread_handler(&self, thread_id: &str, handler: impl RequestHandler) {
         self.inner
-            .conn
+            .conn()
             .set_thread_handler(thread_id, Some(Arc::new(TypedHandler::new(handler))));
     }
 
@@ -299,7 +348,7 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub fn clear_thread_handler(&self, thread_id: &str) {
-        self.inner.conn.set_thread_handler(thread_id, None);
+        self.inner.conn().set_thread_handler(thread_id, None);
     }
 
     /// Bounds how long a handler may take; past it the request is answered with a JSON-RPC
@@ -315,7 +364,7 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub fn set_server_request_timeout(&self, timeout: Option<Duration>) {
-        self.inner.conn.set_handler_timeout(timeout);
+        self.inner.conn().set_handler_timeout(timeout);
     }
 
     /// Global notifications: everything that belongs to no turn and no login (warnings,
@@ -339,7 +388,7 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub fn events(&self) -> BoxStream<'static, GlobalEvent> {
-        let receiver = self.inner.conn.shared.router.subscribe_global();
+        let receiver = self.inner.conn().shared.router.subscribe_global();
         Box::pin(futures::stream::unfold(receiver, |receiver| async move {
             let mut receiver = receiver?;
             match receiver.recv().await {
@@ -396,7 +445,7 @@ impl AsyncCodex {
         params: M::Params,
         timeout: Duration,
     ) -> Result<M::Response> {
-        self.inner.conn.request::<M>(&params, timeout).await
+        self.inner.conn().request::<M>(&params, timeout).await
     }
 
     /// Sends any request by method name with untyped params (`Value::Null` sends no params
@@ -417,7 +466,7 @@ impl AsyncCodex {
         let raw = crate::rpc::encode_params(&params)?;
         let result = self
             .inner
-            .conn
+            .conn()
             .request_raw(method, raw.as_deref(), self.inner.config.request_timeout)
             .await?;
         crate::rpc::decode(method, &result)
@@ -437,12 +486,12 @@ impl AsyncCodex {
     /// ```
     pub fn notify_raw(&self, method: &str, params: Value) -> Result<()> {
         let raw = crate::rpc::encode_params(&params)?;
-        self.inner.conn.notify_raw(method, raw.as_deref())
+        self.inner.conn().notify_raw(method, raw.as_deref())
     }
 
     pub(crate) async fn call<M: ClientRequest>(&self, params: &M::Params) -> Result<M::Response> {
         self.inner
-            .conn
+            .conn()
             .request::<M>(params, self.inner.config.request_timeout)
             .await
     }
@@ -813,9 +862,35 @@ impl AsyncCodex {
         if self.inner.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        let conn = self.inner.conn.clone();
+        let conn = self.inner.conn().clone();
         let grace = self.inner.config.shutdown_grace;
         let _ = tokio::task::spawn_blocking(move || conn.shutdown_blocking(grace)).await;
+    }
+}
+
+impl ClientInner {
+    /// The current connection (a new one after a reconnect).
+    pub(crate) fn conn(&self) -> Connection {
+        self.conn.read().expect("connection slot poisoned").clone()
+    }
+
+    /// Whether `close()` was called (or the last handle dropped).
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Installs a re-opened connection, unless the client was closed meanwhile (then it is
+    /// handed back so the caller can shut it down).
+    pub(crate) fn replace_conn(&self, conn: Connection) -> std::result::Result<(), Connection> {
+        let mut slot = self.conn.write().expect("connection slot poisoned");
+        // Checked under the lock: close() sets the flag first and then reads the slot, so it
+        // either sees the new connection or this sees the flag.
+        if self.is_closing() {
+            return Err(conn);
+        }
+        *slot = conn;
+        self.reconnects.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -826,13 +901,13 @@ impl Drop for ClientInner {
         }
         // Dropped without close(): stop and reap the runtime on a thread of its own, so drop
         // never blocks an async worker.
-        let conn = self.conn.clone();
+        let conn = self.conn();
         let grace = self.config.shutdown_grace;
         let spawned = std::thread::Builder::new()
             .name("codex-reaper".into())
             .spawn(move || conn.shutdown_blocking(grace));
         if spawned.is_err() {
-            self.conn.shutdown_blocking(Duration::ZERO);
+            self.conn().shutdown_blocking(Duration::ZERO);
         }
     }
 }

@@ -66,6 +66,8 @@ pub struct CodexConfig {
     /// the launch fields (`codex_bin`, `launch_args_override`, `config_overrides`, `cwd`, `env`)
     /// are not used.
     pub endpoint: Option<crate::endpoint::Endpoint>,
+    /// Re-open a lost endpoint connection (off by default; only for endpoints).
+    pub reconnect: Option<crate::reconnect::ReconnectPolicy>,
 }
 
 /// Whether an environment variable's value should stay out of `Debug` output.
@@ -104,6 +106,7 @@ impl std::fmt::Debug for CodexConfig {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("stream_buffer", &self.stream_buffer)
             .field("endpoint", &self.endpoint)
+            .field("reconnect", &self.reconnect)
             .finish()
     }
 }
@@ -124,6 +127,7 @@ impl Default for CodexConfig {
             shutdown_grace: Duration::from_secs(2),
             stream_buffer: 65_536,
             endpoint: None,
+            reconnect: None,
         }
     }
 }
@@ -348,6 +352,24 @@ impl CodexConfig {
     #[must_use]
     pub fn endpoint(mut self, endpoint: crate::endpoint::Endpoint) -> Self {
         self.endpoint = Some(endpoint);
+        self
+    }
+
+    /// Re-opens the endpoint connection after it is lost, per `policy` (see
+    /// [`crate::reconnect`]). Has no effect on a runtime the client launched itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::{CodexConfig, Endpoint, ReconnectPolicy};
+    ///
+    /// let config = CodexConfig::default()
+    ///     .endpoint(Endpoint::unix("/run/codex.sock"))
+    ///     .reconnect(ReconnectPolicy::default());
+    /// ```
+    #[must_use]
+    pub fn reconnect(mut self, policy: crate::reconnect::ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
         self
     }
 

@@ -106,7 +106,7 @@ impl AsyncGoalHandle {
             self.thread
                 .codex()
                 .inner
-                .conn
+                .conn()
                 .closed_reason()
                 .unwrap_or_else(|| ClosedReason {
                     message: "the connection closed".into(),
@@ -216,7 +216,7 @@ impl AsyncGoalHandle {
             // subscription is the first to see them), so the handle sees the whole turn,
             // with every item, even when it has already finished.
             let codex = self.thread.codex();
-            let subscription = codex.inner.conn.shared.router.subscribe_turn(&turn_id);
+            let subscription = codex.inner.conn().shared.router.subscribe_turn(&turn_id);
             return Ok(GoalStep::TurnStarted(AsyncTurnHandle::new(
                 codex.clone(),
                 self.thread.id().to_string(),
@@ -364,7 +364,7 @@ impl AsyncThread {
         }
         self.goal_clear().await?;
         // Registered before the set, so the first goal turn cannot be missed.
-        let signals = codex.inner.conn.shared.router.watch_goal(self.id());
+        let signals = codex.inner.conn().shared.router.watch_goal(self.id());
         let params = proto::ThreadGoalSetParams {
             objective: Some(objective),
             origin: Some(proto::ThreadGoalMutationOrigin::User),

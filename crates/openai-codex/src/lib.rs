@@ -17,6 +17,7 @@ pub mod handler;
 pub mod inputs;
 pub mod login;
 pub mod metadata;
+pub mod reconnect;
 pub mod retry;
 pub mod router;
 mod rpc;
@@ -46,6 +47,7 @@ pub use inputs::{
     RunInput, SkillInput, TextInput,
 };
 pub use login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
+pub use reconnect::ReconnectPolicy;
 pub use retry::{retry_on_overload, RetryOptions};
 pub use router::{GlobalEvent, TurnEvent};
 pub use sandbox::{ApprovalMode, Sandbox};

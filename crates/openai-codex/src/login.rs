@@ -13,7 +13,7 @@ async fn wait_for(
     login_id: &str,
     timeout: Option<Duration>,
 ) -> Result<proto::AccountLoginCompletedNotification> {
-    let router = &codex.inner.conn.shared.router;
+    let router = &codex.inner.conn().shared.router;
     let wait = router.wait_login(login_id);
     let event = match timeout {
         Some(limit) => match tokio::time::timeout(limit, wait).await {

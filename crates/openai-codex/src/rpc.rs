@@ -634,3 +634,35 @@ fn writer_loop(writer: Box<dyn Write + Send>, rx: mpsc::Receiver<Vec<u8>>, share
     }
     // All senders are gone (close): dropping the writer closes the runtime's stdin.
 }
+
+impl Connection {
+    /// Gives this (re-opened) connection the handlers and handler timeout of `previous`, so a
+    /// reconnect keeps answering server requests the way the caller set up.
+    pub(crate) fn inherit_handlers(&self, previous: &Connection) {
+        let handler = Arc::clone(
+            &previous
+                .shared
+                .handler
+                .read()
+                .expect("handler lock poisoned"),
+        );
+        *self.shared.handler.write().expect("handler lock poisoned") = handler;
+        let overrides = previous
+            .shared
+            .thread_handlers
+            .read()
+            .expect("handler lock poisoned")
+            .clone();
+        *self
+            .shared
+            .thread_handlers
+            .write()
+            .expect("handler lock poisoned") = overrides;
+        let timeout = *previous
+            .shared
+            .handler_timeout
+            .read()
+            .expect("handler lock poisoned");
+        self.set_handler_timeout(timeout);
+    }
+}

@@ -596,7 +596,13 @@ impl AsyncThread {
         let _guard = self.codex.inner.turn_locks.lock(&self.id).await;
         let response = self.codex.call::<requests::TurnStart>(&params).await?;
         let turn_id = response.turn.id;
-        let subscription = self.codex.inner.conn.shared.router.subscribe_turn(&turn_id);
+        let subscription = self
+            .codex
+            .inner
+            .conn()
+            .shared
+            .router
+            .subscribe_turn(&turn_id);
         Ok(AsyncTurnHandle::new(
             self.codex.clone(),
             self.id.clone(),
@@ -621,7 +627,7 @@ impl AsyncThread {
     /// # Ok(()) }
     /// ```
     pub async fn turn_handle(&self, turn_id: &str) -> Result<AsyncTurnHandle> {
-        let router = &self.codex.inner.conn.shared.router;
+        let router = &self.codex.inner.conn().shared.router;
         let subscription = router.subscribe_turn(turn_id);
         if let Some(result) = self.finished_turn_from_history(turn_id).await? {
             return Ok(AsyncTurnHandle::finished(
@@ -761,7 +767,7 @@ impl AsyncThread {
     /// # Ok(()) }
     /// ```
     pub async fn compact_turn(&self) -> Result<AsyncTurnHandle> {
-        let router = &self.codex.inner.conn.shared.router;
+        let router = &self.codex.inner.conn().shared.router;
         let mut turns = router.watch_thread_turns(&self.id);
         let _guard = self.codex.inner.turn_locks.lock(&self.id).await;
         self.compact().await?;
@@ -770,7 +776,7 @@ impl AsyncThread {
             Ok(Some(turn_id)) => turn_id,
             Ok(None) => {
                 return Err(Error::TransportClosed(
-                    self.codex.inner.conn.closed_reason().unwrap_or_else(|| {
+                    self.codex.inner.conn().closed_reason().unwrap_or_else(|| {
                         crate::error::ClosedReason {
                             message: "the connection closed".into(),
                             exit_status: None,

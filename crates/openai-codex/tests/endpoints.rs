@@ -11,8 +11,8 @@ use openai_codex::types::{
     ServerNotification, TurnStatus,
 };
 use openai_codex::{
-    ApprovalMode, AsyncCodex, Codex, CodexConfig, Endpoint, Error, Sandbox, SignedBearer,
-    ThreadStartOptions, TurnEvent, TurnOptions,
+    ApprovalMode, AsyncCodex, Codex, CodexConfig, Endpoint, Error, ReconnectPolicy, Sandbox,
+    SignedBearer, ThreadStartOptions, TurnEvent, TurnOptions,
 };
 use openai_codex_testkit::{
     AssistantMessage, ExecCommand, Listen, ListeningRuntime, ResponseScript, RuntimeHome,
@@ -452,4 +452,117 @@ fn blocking_client_connects_too() {
     assert_eq!(result.final_response.as_deref(), Some("Blocking hello."));
     assert!(codex.endpoint().is_some());
     codex.close();
+}
+
+#[tokio::test]
+async fn with_reconnect_on_the_client_comes_back_after_a_restart_and_resumes_the_thread() {
+    let home = RuntimeHome::new().unwrap();
+    let mut runtime = listen_token(&home);
+    let port = runtime.port().unwrap();
+    let endpoint = Endpoint::parse(runtime.url())
+        .unwrap()
+        .capability_token(TOKEN);
+    let codex = AsyncCodex::new(
+        CodexConfig::default().endpoint(endpoint).reconnect(
+            ReconnectPolicy::default()
+                .max_attempts(200)
+                .initial_delay(Duration::from_millis(50))
+                .max_delay(Duration::from_millis(200)),
+        ),
+    )
+    .await
+    .unwrap();
+    home.model()
+        .push(ResponseScript::new().message(AssistantMessage::final_answer("First answer.")));
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    let result = thread.run("one", TurnOptions::default()).await.unwrap();
+    assert_eq!(result.final_response.as_deref(), Some("First answer."));
+
+    // A turn is running when the runtime dies: it is reported as ended by the disconnect.
+    home.model().push(
+        ResponseScript::new()
+            .message(AssistantMessage::new("never finishes").chunks(2))
+            .delay_between(Duration::from_secs(600)),
+    );
+    let running = thread.turn("two", TurnOptions::default()).await.unwrap();
+    home.model()
+        .wait_for_requests_async(2, Duration::from_secs(20))
+        .await
+        .unwrap();
+    runtime.kill();
+    let error = tokio::time::timeout(Duration::from_secs(5), running.run())
+        .await
+        .expect("the running turn hung")
+        .unwrap_err();
+    assert!(error.is_transport_closed(), "{error}");
+    // While the runtime is down, calls fail at once instead of hanging.
+    assert!(codex.models(false).await.unwrap_err().is_transport_closed());
+    assert_eq!(codex.reconnect_count(), 0);
+
+    // Restart on the same port (same home, so the thread is on disk).
+    home.model().clear_queue();
+    let file = write_secret(&home, "ws-token", TOKEN.as_bytes());
+    let _restarted = home
+        .listen(
+            &Listen::Loopback(port),
+            &["--ws-auth", "capability-token", "--ws-token-file", &file],
+        )
+        .unwrap();
+    codex.wait_connected(Duration::from_secs(20)).await.unwrap();
+    assert_eq!(codex.reconnect_count(), 1);
+    let resumed = codex
+        .thread_resume(thread.id(), Default::default())
+        .await
+        .unwrap();
+    home.model()
+        .push(ResponseScript::new().message(AssistantMessage::final_answer("After the restart.")));
+    let result = resumed.run("three", TurnOptions::default()).await.unwrap();
+    assert_eq!(result.final_response.as_deref(), Some("After the restart."));
+    // The interrupted turn was not replayed: the model saw "one", "two", then "three".
+    let texts: Vec<_> = home
+        .model()
+        .turn_requests()
+        .iter()
+        .filter_map(|r| r.last_user_text())
+        .collect();
+    assert_eq!(texts, ["one", "two", "three"]);
+    codex.close().await;
+    assert!(codex.wait_connected(Duration::from_secs(1)).await.is_err());
+}
+
+#[tokio::test]
+async fn keepalive_detects_a_peer_that_stopped_answering() {
+    let home = RuntimeHome::new().unwrap();
+    let runtime = home.listen(&Listen::Loopback(0), &[]).unwrap();
+    let endpoint = Endpoint::parse(runtime.url())
+        .unwrap()
+        .keepalive(Duration::from_millis(200), Duration::from_millis(1000));
+    let codex = AsyncCodex::connect(endpoint, CodexConfig::default())
+        .await
+        .unwrap();
+    // Freeze the runtime: the socket stays open but nothing answers, not even pings.
+    let pid = runtime.pid().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    let error = codex
+        .request_with_timeout::<openai_codex::types::requests::ThreadLoadedList>(
+            Default::default(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_err();
+    let waited = started.elapsed();
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status();
+    assert!(error.is_transport_closed(), "{error}");
+    assert!(error.to_string().contains("no frame"), "{error}");
+    assert!(waited < Duration::from_secs(5), "detected after {waited:?}");
 }

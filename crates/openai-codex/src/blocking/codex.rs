@@ -107,6 +107,19 @@ impl Codex {
         Ok(Self::from_parts(codex, runtime))
     }
 
+    /// How many times the connection was re-opened after a loss.
+    pub fn reconnect_count(&self) -> u64 {
+        self.inner.codex.reconnect_count()
+    }
+
+    /// Waits until the client has a live connection again, for at most `timeout`.
+    ///
+    /// # Errors
+    /// As [`AsyncCodex::wait_connected`], plus [`Error::BlockingInAsync`].
+    pub fn wait_connected(&self, timeout: Duration) -> Result<()> {
+        self.call(self.inner.codex.wait_connected(timeout))
+    }
+
     /// The endpoint this client is connected to, when it did not launch its runtime.
     pub fn endpoint(&self) -> Option<&crate::endpoint::Endpoint> {
         self.inner.codex.endpoint()
