@@ -309,7 +309,14 @@ impl AsyncTurnHandle {
                 // Another stream holds the handle's subscriber: this one replays the turn into
                 // a collector of its own, so neither sees the other's items twice.
                 None => (
-                    Some(self.codex.inner.conn().shared.router.subscribe_turn(&self.id)),
+                    Some(
+                        self.codex
+                            .inner
+                            .conn()
+                            .shared
+                            .router
+                            .subscribe_turn(&self.id),
+                    ),
                     Some(Collector::default()),
                 ),
             }
