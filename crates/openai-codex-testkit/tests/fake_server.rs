@@ -430,8 +430,8 @@ async fn error_replies() {
         .error_for(
             "thread/list",
             -32001,
-            "Server overloaded",
-            Some(json!({"codexErrorInfo": "serverOverloaded"})),
+            fake_server::RUNTIME_OVERLOAD_MESSAGE,
+            None,
         )
         .error_for(
             "model/list",
@@ -444,7 +444,7 @@ async fn error_replies() {
     let r = c.request("thread/list", json!({}), T).await.unwrap();
     assert_eq!(
         r["error"],
-        json!({"code": -32001, "message": "Server overloaded", "data": {"codexErrorInfo": "serverOverloaded"}})
+        json!({"code": -32001, "message": "Server overloaded; retry later."})
     );
     let r = c.request("model/list", json!({}), T).await.unwrap();
     assert_eq!(
@@ -745,8 +745,8 @@ fn builder_and_bin_lookup() {
         .error_for(
             "turn/start",
             -32001,
-            "Server overloaded",
-            Some(json!({"codexErrorInfo": "serverOverloaded"})),
+            fake_server::RUNTIME_OVERLOAD_MESSAGE,
+            None,
         )
         .server_requests(["item/tool/call"])
         .exit_mid_turn(3, 4, "bye");

@@ -372,6 +372,11 @@ impl AsyncCodex {
     /// ...). Each call returns an independent subscriber that sees events from now on; a slow one
     /// gets [`GlobalEvent::Lagged`] rather than holding memory. Ends when the connection closes.
     ///
+    /// The **first** subscriber also gets everything that arrived before it, oldest first: the
+    /// runtime sends its start-up `configWarning`s during `initialize`, before anyone could have
+    /// subscribed. At most [`crate::router::EARLY_GLOBAL_LIMIT`] events are kept for it (a
+    /// [`GlobalEvent::Lagged`] marker counts the rest).
+    ///
     /// # Examples
     ///
     /// ```no_run
@@ -388,17 +393,14 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub fn events(&self) -> BoxStream<'static, GlobalEvent> {
-        let receiver = self.inner.conn().shared.router.subscribe_global();
-        Box::pin(futures::stream::unfold(receiver, |receiver| async move {
-            let mut receiver = receiver?;
-            match receiver.recv().await {
-                Ok(event) => Some((GlobalEvent::Notification(event), Some(receiver))),
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                    Some((GlobalEvent::Lagged { missed }, Some(receiver)))
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
-            }
-        }))
+        let subscription = self.inner.conn().shared.router.subscribe_global();
+        Box::pin(futures::stream::unfold(
+            subscription,
+            |mut subscription| async move {
+                let event = subscription.next().await?;
+                Some((event, subscription))
+            },
+        ))
     }
 
     /// Sends a typed request (any of the generated client requests) and returns its typed

@@ -44,7 +44,8 @@ impl ErrorCode {
     pub const INVALID_PARAMS: Self = Self(-32602);
     /// -32603: internal error.
     pub const INTERNAL_ERROR: Self = Self(-32603);
-    /// -32001: the runtime's "server overloaded" code.
+    /// -32001: the runtime's "server overloaded" code (0.163.0 sends it with the message
+    /// `Server overloaded; retry later.` and no `data`).
     pub const SERVER_OVERLOADED: Self = Self(-32001);
 
     /// Whether the code lies in the implementation-defined server range -32099..=-32000.
@@ -99,16 +100,21 @@ impl RpcError {
         }
     }
 
-    /// The kind this error maps to, by the official SDK's rules (code first, then the server
-    /// range with overload detection in `data` and retry-limit text in the message), except that
-    /// both spellings of the overload marker (`server_overloaded`, `serverOverloaded`) count.
+    /// The kind this error maps to. The code decides first: the five standard codes map to
+    /// their kinds, and -32001 ([`ErrorCode::SERVER_OVERLOADED`], the runtime's overload answer)
+    /// is [`ErrorKind::ServerBusy`]. Elsewhere in the server range the official SDK's signals
+    /// count: retry-limit text in the message, an overload marker in `data` (in either spelling,
+    /// `server_overloaded` or `serverOverloaded`), or a message that says "server overloaded".
+    /// Retry-limit text wins over every overload signal: the server has already retried.
     ///
     /// # Examples
     ///
     /// ```
     /// use openai_codex::{ErrorCode, ErrorKind, RpcError};
     ///
-    /// assert_eq!(RpcError::new(ErrorCode(-32001), "Server overloaded").kind(), ErrorKind::ServerBusy);
+    /// // What runtime 0.163.0 answers when it is overloaded.
+    /// let busy = RpcError::new(ErrorCode(-32001), "Server overloaded; retry later.");
+    /// assert_eq!(busy.kind(), ErrorKind::ServerBusy);
     /// assert_eq!(RpcError::new(ErrorCode(-32000), "retry limit reached").kind(), ErrorKind::RetryLimitExceeded);
     /// ```
     pub fn kind(&self) -> ErrorKind {
@@ -119,10 +125,12 @@ impl RpcError {
             ErrorCode::INVALID_PARAMS => ErrorKind::InvalidParams,
             ErrorCode::INTERNAL_ERROR => ErrorKind::Internal,
             code if code.is_server_range() => {
-                let retry_limit = is_retry_limit_text(&self.message);
-                if retry_limit {
+                if is_retry_limit_text(&self.message) {
                     ErrorKind::RetryLimitExceeded
-                } else if self.signals_overload() || is_overload_text(&self.message) {
+                } else if code == ErrorCode::SERVER_OVERLOADED
+                    || self.signals_overload()
+                    || is_overload_text(&self.message)
+                {
                     ErrorKind::ServerBusy
                 } else {
                     ErrorKind::ServerError
@@ -183,8 +191,9 @@ fn is_retry_limit_text(message: &str) -> bool {
     lower.contains("retry limit") || lower.contains("too many failed attempts")
 }
 
+/// The runtime's words (`Server overloaded; retry later.`), or any message built on them.
 fn is_overload_text(message: &str) -> bool {
-    message.eq_ignore_ascii_case("server overloaded")
+    message.to_ascii_lowercase().contains("server overloaded")
 }
 
 fn is_overload_marker(text: &str) -> bool {
@@ -208,7 +217,9 @@ pub struct ClosedReason {
     pub message: String,
     /// The runtime's exit status, when it exited.
     pub exit_status: Option<String>,
-    /// The newest lines the runtime wrote to stderr (ANSI colours stripped), oldest first.
+    /// The newest lines the runtime wrote to stderr (ANSI colours stripped), oldest first, up to
+    /// its last line before exiting: at most 40 lines and 8 KiB. A line ends at `\n` or `\r`;
+    /// one longer than 4 KiB comes in 4 KiB pieces.
     pub stderr_tail: Vec<String>,
 }
 
@@ -475,7 +486,7 @@ impl Error {
 ///
 /// let busy = Error::JsonRpc {
 ///     method: "turn/start".into(),
-///     error: Box::new(RpcError::new(ErrorCode::SERVER_OVERLOADED, "Server overloaded")),
+///     error: Box::new(RpcError::new(ErrorCode::SERVER_OVERLOADED, "Server overloaded; retry later.")),
 /// };
 /// assert!(is_retryable_error(&busy));
 /// ```
@@ -541,13 +552,29 @@ mod tests {
             Some(json!({"errorInfo": {"kind": ["SERVER_OVERLOADED"]}})),
         );
         assert_eq!(deep.kind(), ErrorKind::ServerBusy);
-        let plain = rpc(-32001, "Server overloaded", None);
-        assert_eq!(plain.kind(), ErrorKind::ServerBusy);
-        assert!(err(plain).is_retryable());
+        // Outside the code -32001, the message is a signal too.
+        let worded = rpc(-32000, "Server overloaded; retry later.", None);
+        assert_eq!(worded.kind(), ErrorKind::ServerBusy);
+        assert!(err(worded).is_retryable());
         // Outside the server range the code decides the kind, but the data still makes it retryable.
         let internal = rpc(-32603, "internal", Some(json!("server_overloaded")));
         assert_eq!(internal.kind(), ErrorKind::Internal);
         assert!(err(internal).is_retryable());
+    }
+
+    #[test]
+    fn the_runtimes_overload_answer_is_server_busy_by_code_alone() {
+        // Runtime 0.163.0: code -32001, this message, no data.
+        let runtime = rpc(-32001, "Server overloaded; retry later.", None);
+        assert_eq!(runtime.kind(), ErrorKind::ServerBusy);
+        assert!(err(runtime).is_retryable());
+        let any_text = rpc(-32001, "try again", None);
+        assert_eq!(any_text.kind(), ErrorKind::ServerBusy);
+        assert!(err(any_text).is_retryable());
+        assert_eq!(
+            rpc(-32002, "something else", None).kind(),
+            ErrorKind::ServerError
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! 1. `account/login/completed` with a `loginId` goes to that login's slot.
 //! 2. A notification carrying a turn id (`params.turnId` or `params.turn.id`) goes to that turn's
 //!    channel, where every subscriber has its own queue.
-//! 3. Everything else goes to the global broadcast ([`crate::AsyncCodex::events`]).
+//! 3. Everything else goes to the global broadcast ([`crate::AsyncCodex::events`]). What arrives
+//!    before its first subscriber (the runtime's start-up `configWarning`s come during
+//!    `initialize`, before anyone can subscribe) is kept for that subscriber, up to
+//!    [`EARLY_GLOBAL_LIMIT`] events.
 //!
 //! Invariants:
 //! - The reader thread never blocks here: queues are unbounded for essential events and bounded
@@ -35,6 +38,9 @@ pub const ORPHAN_TURN_LIMIT: usize = 256;
 const UNCLAIMED_LOGIN_LIMIT: usize = 32;
 /// Capacity of the global event broadcast; slower subscribers see a lag marker.
 const GLOBAL_CAPACITY: usize = 1024;
+/// How many global events that arrive before the first [`crate::AsyncCodex::events`] subscriber
+/// are kept for it (the oldest: start-up warnings come first); it gets a lag marker for the rest.
+pub const EARLY_GLOBAL_LIMIT: usize = 256;
 
 /// One event of a turn stream.
 #[derive(Clone, Debug)]
@@ -205,11 +211,53 @@ enum LoginSlot {
     Done(Arc<ServerNotification>),
 }
 
+/// The global stream: the live broadcast, and what came before its first subscriber.
+struct GlobalState {
+    /// `None` once the connection is closed.
+    sender: Option<broadcast::Sender<Arc<ServerNotification>>>,
+    /// Events published before anyone subscribed, kept for the first subscriber; `None` once
+    /// that subscriber took them.
+    early: Option<VecDeque<Arc<ServerNotification>>>,
+    /// Events past [`EARLY_GLOBAL_LIMIT`] that could not be kept for the first subscriber.
+    early_missed: u64,
+}
+
+/// One subscriber of the global stream: the early backlog (first subscriber only), then live.
+pub(crate) struct GlobalSubscription {
+    backlog: VecDeque<Arc<ServerNotification>>,
+    missed: u64,
+    receiver: Option<broadcast::Receiver<Arc<ServerNotification>>>,
+}
+
+impl GlobalSubscription {
+    /// The next event; `None` once the connection has closed and everything was seen.
+    pub(crate) async fn next(&mut self) -> Option<GlobalEvent> {
+        if let Some(event) = self.backlog.pop_front() {
+            return Some(GlobalEvent::Notification(event));
+        }
+        if self.missed > 0 {
+            let missed = std::mem::take(&mut self.missed);
+            return Some(GlobalEvent::Lagged { missed });
+        }
+        let receiver = self.receiver.as_mut()?;
+        match receiver.recv().await {
+            Ok(event) => Some(GlobalEvent::Notification(event)),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                Some(GlobalEvent::Lagged { missed })
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                self.receiver = None;
+                None
+            }
+        }
+    }
+}
+
 /// Routes notifications to turns, logins and the global stream.
 pub(crate) struct Router {
     turns: Mutex<TurnTable>,
     logins: Mutex<(HashMap<String, LoginSlot>, VecDeque<String>)>,
-    global: Mutex<Option<broadcast::Sender<Arc<ServerNotification>>>>,
+    global: Mutex<GlobalState>,
     closed: Mutex<Option<ClosedReason>>,
     /// Per-thread listeners for new turns (compaction and goal turns start by themselves).
     turn_watchers: Watchers<String>,
@@ -231,7 +279,11 @@ impl Router {
         Self {
             turns: Mutex::default(),
             logins: Mutex::default(),
-            global: Mutex::new(Some(global)),
+            global: Mutex::new(GlobalState {
+                sender: Some(global),
+                early: Some(VecDeque::new()),
+                early_missed: 0,
+            }),
             closed: Mutex::new(None),
             turn_watchers: Watchers::default(),
             goal_watchers: Watchers::default(),
@@ -314,8 +366,17 @@ impl Router {
         if let ServerNotification::Unknown { method, .. } = &*event {
             tracing::debug!(method, "unknown notification");
         }
-        if let Some(sender) = self.global.lock().expect("router poisoned").as_ref() {
-            // No subscriber is fine: global events are then dropped, never queued forever.
+        let mut global = self.global.lock().expect("router poisoned");
+        // Before the first subscriber, keep (a bounded number of) events for it; after it, an
+        // event nobody receives is dropped, never queued forever.
+        if let Some(early) = global.early.as_mut() {
+            if early.len() < EARLY_GLOBAL_LIMIT {
+                early.push_back(Arc::clone(&event));
+            } else {
+                global.early_missed += 1;
+            }
+        }
+        if let Some(sender) = global.sender.as_ref() {
             let _ = sender.send(event);
         }
     }
@@ -468,13 +529,17 @@ impl Router {
         self.goal_watchers.watch(thread_id)
     }
 
-    /// Subscribes to the global stream.
-    pub(crate) fn subscribe_global(&self) -> Option<broadcast::Receiver<Arc<ServerNotification>>> {
-        self.global
-            .lock()
-            .expect("router poisoned")
-            .as_ref()
-            .map(broadcast::Sender::subscribe)
+    /// Subscribes to the global stream. The first subscriber also gets what was published
+    /// before it (even after the connection closed); the lock makes the hand-over exact: every
+    /// event is either in the backlog or received live, never both, never neither.
+    pub(crate) fn subscribe_global(&self) -> GlobalSubscription {
+        let mut global = self.global.lock().expect("router poisoned");
+        let backlog = global.early.take().unwrap_or_default();
+        GlobalSubscription {
+            backlog,
+            missed: std::mem::take(&mut global.early_missed),
+            receiver: global.sender.as_ref().map(broadcast::Sender::subscribe),
+        }
     }
 
     fn route_login(&self, login_id: &str, event: Arc<ServerNotification>) {
@@ -538,7 +603,7 @@ impl Router {
     /// The connection is gone: every consumer learns why, now and on every later call.
     pub(crate) fn fail_all(&self, reason: &ClosedReason) {
         *self.closed.lock().expect("router poisoned") = Some(reason.clone());
-        self.global.lock().expect("router poisoned").take();
+        self.global.lock().expect("router poisoned").sender.take();
         let channels: Vec<Arc<TurnChannel>> = {
             let table = self.turns.lock().expect("router poisoned");
             table.channels.values().cloned().collect()
@@ -905,12 +970,53 @@ mod tests {
         );
     }
 
+    async fn next_global(sub: &mut GlobalSubscription) -> String {
+        match sub.next().await {
+            Some(GlobalEvent::Notification(n)) => n.method().to_string(),
+            other => panic!("expected a notification, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn global_events_before_the_first_subscriber_are_kept_for_it_bounded() {
+        let router = Arc::new(Router::new(10));
+        route(&router, "configWarning", json!({"summary": "first"}));
+        for i in 0..EARLY_GLOBAL_LIMIT + 5 {
+            route(&router, "warning", json!({"message": format!("w{i}")}));
+        }
+        let mut first = router.subscribe_global();
+        let mut second = router.subscribe_global();
+        assert_eq!(next_global(&mut first).await, "configWarning");
+        for _ in 1..EARLY_GLOBAL_LIMIT {
+            assert_eq!(next_global(&mut first).await, "warning");
+        }
+        assert!(
+            matches!(first.next().await, Some(GlobalEvent::Lagged { missed: 6 })),
+            "the events past the bound are counted, not kept"
+        );
+        // After the first subscriber, each one starts from now.
+        route(&router, "deprecationNotice", json!({"summary": "later"}));
+        assert_eq!(next_global(&mut first).await, "deprecationNotice");
+        assert_eq!(next_global(&mut second).await, "deprecationNotice");
+        // What arrived before a close still reaches a first subscriber after it.
+        let closed = Arc::new(Router::new(10));
+        route(&closed, "configWarning", json!({"summary": "bad config"}));
+        closed.fail_all(&ClosedReason {
+            message: "gone".into(),
+            exit_status: None,
+            stderr_tail: Vec::new(),
+        });
+        let mut late = closed.subscribe_global();
+        assert_eq!(next_global(&mut late).await, "configWarning");
+        assert!(late.next().await.is_none());
+    }
+
     #[tokio::test]
     async fn global_and_login_routes() {
         let router = Arc::new(Router::new(10));
-        let mut global = router.subscribe_global().unwrap();
+        let mut global = router.subscribe_global();
         route(&router, "warning", json!({"message": "careful"}));
-        assert_eq!(global.recv().await.unwrap().method(), "warning");
+        assert_eq!(next_global(&mut global).await, "warning");
         // A completion that arrives before anyone waits is kept for its own id only.
         route(
             &router,
@@ -925,10 +1031,7 @@ mod tests {
             "account/login/completed",
             json!({"loginId": null, "success": true}),
         );
-        assert_eq!(
-            global.recv().await.unwrap().method(),
-            "account/login/completed"
-        );
+        assert_eq!(next_global(&mut global).await, "account/login/completed");
     }
 
     #[tokio::test]
@@ -958,7 +1061,7 @@ mod tests {
     async fn goal_watchers_see_turns_and_goal_events_of_their_thread_in_order() {
         let router = Arc::new(Router::new(10));
         let mut watcher = router.watch_goal("t");
-        let mut global = router.subscribe_global().unwrap();
+        let mut global = router.subscribe_global();
         route(
             &router,
             "turn/started",
@@ -1001,7 +1104,7 @@ mod tests {
         // clear still on the global stream.
         let events: Vec<_> = router.subscribe_turn("u1").collect().await;
         assert!(methods(&events).contains(&"thread/goal/updated".to_string()));
-        assert_eq!(global.recv().await.unwrap().method(), "thread/goal/cleared");
+        assert_eq!(next_global(&mut global).await, "thread/goal/cleared");
     }
 
     #[test]

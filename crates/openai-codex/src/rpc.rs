@@ -11,7 +11,8 @@
 //! - Every server request gets exactly one reply: the handler's, or a JSON-RPC error when the
 //!   handler panics or overruns its deadline. Handlers run on the tokio runtime, never on the
 //!   reader thread, so a slow handler stalls nobody.
-//! - A line that is not JSON (or not a message) is logged and counted, never fatal.
+//! - A line that is not JSON (or not a message) is logged and counted, never fatal. Only a JSON
+//!   object is a message: arrays and scalars are junk, never answered.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -33,8 +34,16 @@ use crate::handler::{ServerRequestHandler, ServerRequestReply};
 use crate::router::Router;
 use crate::transport::{ChildProcess, Transport};
 
-/// How many stderr lines a closed-connection error carries.
+/// How many stderr lines a closed-connection error carries, at most.
 const STDERR_TAIL_LINES: usize = 40;
+/// How many bytes of stderr lines a closed-connection error carries, at most.
+const STDERR_TAIL_BYTES: usize = 8 * 1024;
+/// After stdout closed, how long the reader waits for the runtime to exit and for its stderr to
+/// end (the exit reason is often written last) before failing every waiter.
+const EXIT_DRAIN_LIMIT: Duration = Duration::from_secs(2);
+/// Once the runtime has exited, how much longer stderr may stay open (held by a child of the
+/// runtime) before the reader stops waiting for its end.
+const STDERR_AFTER_EXIT: Duration = Duration::from_millis(200);
 /// The reader wakes the consumers of routed events once per this many lines, and always before
 /// it may block on a read: one wake-up per batch instead of one per delta.
 const WAKE_BATCH_LINES: usize = 128;
@@ -411,6 +420,13 @@ impl Shared {
     /// Handles one line. Turn consumers that got an event are not woken here but appended to
     /// `wake`, which the reader loop wakes in batches.
     fn handle_line(self: &Arc<Self>, line: &str, wake: &mut Vec<Waker>) {
+        // Only a JSON object can be a message. The envelope's derived `Deserialize` would also
+        // accept an array positionally (`["x","m"]` as id "x", method "m") and answer it.
+        if !line.starts_with('{') {
+            self.junk_lines.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(line, "runtime printed a line that is not a JSON-RPC object");
+            return;
+        }
         let envelope: Envelope<'_> = match serde_json::from_str(line) {
             Ok(envelope) => envelope,
             Err(error) => {
@@ -597,13 +613,12 @@ fn reader_loop(reader: Box<dyn Read + Send>, shared: &Arc<Shared>) {
     wake.drain(..).for_each(Waker::wake);
     let (exit_status, stderr_tail) = match &shared.process {
         Some(process) => {
-            // stdout closes when the process exits; its status and last stderr lines follow
-            // within milliseconds.
-            let status = process.wait_for_exit(Duration::from_millis(50));
-            process.finish_stderr(Duration::from_millis(30));
+            // The last stderr lines (the reason) can still be on their way when stdout closes:
+            // read stderr to its end, within a bound, so the error carries them.
+            let status = process.finish(EXIT_DRAIN_LIMIT, STDERR_AFTER_EXIT);
             (
                 status.map(|s| s.to_string()),
-                process.stderr.tail(STDERR_TAIL_LINES),
+                process.stderr.tail(STDERR_TAIL_LINES, STDERR_TAIL_BYTES),
             )
         }
         None => (None, Vec::new()),

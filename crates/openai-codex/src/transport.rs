@@ -11,17 +11,19 @@
 //! `websocket` module) and [`Transport::in_memory`] (a socket pair, for tests without any process).
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::config::{child_path, CodexConfig};
 use crate::error::{Error, Result};
 
-/// How many stderr lines the ring keeps. Only the newest survive.
-const STDERR_RING_LINES: usize = 400;
+/// How many bytes of the runtime's newest stderr lines are kept. Only the newest survive.
+const STDERR_RING_BYTES: usize = 64 * 1024;
+/// The longest stderr line kept whole; a longer one is kept in pieces of this size.
+const STDERR_MAX_LINE: usize = 4 * 1024;
 
 /// A line-oriented duplex connection to an app-server.
 pub struct Transport {
@@ -160,42 +162,146 @@ fn build_command(config: &CodexConfig) -> Result<Command> {
     Ok(command)
 }
 
-/// The newest stderr lines of the runtime, ANSI colour codes stripped.
+/// The newest stderr lines of the runtime, ANSI colour codes stripped, bounded by bytes.
+///
+/// Lines end at `\n` or `\r` (progress bars redraw with `\r` and may never write a newline). A
+/// line longer than [`STDERR_MAX_LINE`] is kept in pieces of at most that size, so nothing
+/// buffers more than that while waiting for a line end, however the runtime writes.
 #[derive(Debug, Default)]
 pub(crate) struct StderrRing {
-    lines: Mutex<VecDeque<String>>,
+    state: Mutex<RingState>,
+    /// Signalled when the drain reaches the end of stderr.
+    eof: Condvar,
 }
 
-impl StderrRing {
-    fn drain(&self, stderr: impl Read) {
-        let mut reader = BufReader::new(stderr);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match reader.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    let line = strip_ansi(&String::from_utf8_lossy(&buf));
-                    let line = line.trim_end_matches(['\n', '\r']).to_string();
-                    tracing::debug!(target: "openai_codex::runtime_stderr", "{line}");
-                    let mut lines = self.lines.lock().expect("stderr ring poisoned");
-                    if lines.len() == STDERR_RING_LINES {
-                        lines.pop_front();
-                    }
-                    lines.push_back(line);
-                }
+#[derive(Debug, Default)]
+struct RingState {
+    lines: VecDeque<String>,
+    /// Total length of `lines`, at most [`STDERR_RING_BYTES`].
+    bytes: usize,
+    /// The line being read (no line end seen yet), at most [`STDERR_MAX_LINE`] bytes.
+    partial: Vec<u8>,
+    eof: bool,
+}
+
+impl RingState {
+    /// Appends bytes of the current line, emitting a piece whenever it reaches the size bound.
+    fn extend(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let room = STDERR_MAX_LINE - self.partial.len();
+            let (now, later) = bytes.split_at(room.min(bytes.len()));
+            self.partial.extend_from_slice(now);
+            bytes = later;
+            if self.partial.len() >= STDERR_MAX_LINE {
+                // Cut on a character boundary; the rest of a split character starts the next piece.
+                let cut = utf8_cut(&self.partial);
+                let rest = self.partial.split_off(cut);
+                self.end_line();
+                self.partial = rest;
             }
         }
     }
 
-    /// The last `n` lines, oldest first.
-    pub(crate) fn tail(&self, n: usize) -> Vec<String> {
-        let lines = self.lines.lock().expect("stderr ring poisoned");
-        lines
+    /// Ends the current line: keeps it (unless blank) and forgets the oldest lines past the bound.
+    fn end_line(&mut self) {
+        let line = strip_ansi(&String::from_utf8_lossy(&self.partial));
+        self.partial.clear();
+        let line = line.trim_end();
+        if line.is_empty() {
+            return;
+        }
+        tracing::debug!(target: "openai_codex::runtime_stderr", "{line}");
+        self.bytes += line.len();
+        self.lines.push_back(line.to_string());
+        while self.bytes > STDERR_RING_BYTES {
+            match self.lines.pop_front() {
+                Some(old) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+}
+
+/// Where to cut a full line buffer so no UTF-8 character is split: before a trailing incomplete
+/// sequence (at most 3 bytes back), else at its end.
+fn utf8_cut(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    for back in 1..=3.min(len) {
+        let byte = bytes[len - back];
+        if byte & 0b1100_0000 != 0b1000_0000 {
+            // The start of the last character: cut before it unless it is complete.
+            let width = match byte {
+                b if b < 0x80 => 1,
+                b if b >= 0xF0 => 4,
+                b if b >= 0xE0 => 3,
+                _ => 2,
+            };
+            return if back < width { len - back } else { len };
+        }
+    }
+    len
+}
+
+impl StderrRing {
+    fn drain(&self, mut stderr: impl Read) {
+        let mut chunk = vec![0u8; 16 * 1024];
+        loop {
+            let read = match stderr.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let mut state = self.state.lock().expect("stderr ring poisoned");
+            let mut rest = &chunk[..read];
+            while let Some(end) = rest.iter().position(|b| *b == b'\n' || *b == b'\r') {
+                state.extend(&rest[..end]);
+                state.end_line();
+                rest = &rest[end + 1..];
+            }
+            state.extend(rest);
+        }
+        let mut state = self.state.lock().expect("stderr ring poisoned");
+        state.end_line();
+        state.eof = true;
+        self.eof.notify_all();
+    }
+
+    /// The newest lines, oldest first: at most `lines` of them and `bytes` bytes in all.
+    pub(crate) fn tail(&self, lines: usize, bytes: usize) -> Vec<String> {
+        let state = self.state.lock().expect("stderr ring poisoned");
+        let mut budget = bytes;
+        let mut tail: Vec<String> = state
+            .lines
             .iter()
-            .skip(lines.len().saturating_sub(n))
+            .rev()
+            .take(lines)
+            .take_while(|line| {
+                let fits = line.len() <= budget;
+                budget = budget.saturating_sub(line.len());
+                fits
+            })
             .cloned()
-            .collect()
+            .collect();
+        tail.reverse();
+        tail
+    }
+
+    /// Bytes held: kept lines plus the unfinished one.
+    #[cfg(test)]
+    fn held_bytes(&self) -> usize {
+        let state = self.state.lock().expect("stderr ring poisoned");
+        state.bytes + state.partial.len()
+    }
+
+    /// Waits up to `limit` for the drain to reach the end of stderr; whether it has.
+    fn wait_eof(&self, limit: Duration) -> bool {
+        let state = self.state.lock().expect("stderr ring poisoned");
+        let (state, _) = self
+            .eof
+            .wait_timeout_while(state, limit, |state| !state.eof)
+            .expect("stderr ring poisoned");
+        state.eof
     }
 }
 
@@ -258,18 +364,39 @@ impl ChildProcess {
         }
     }
 
-    /// Waits (briefly) until stderr has been read to its end, so the tail is complete.
-    pub(crate) fn finish_stderr(&self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        let mut slot = self.stderr_thread.lock().expect("stderr thread poisoned");
-        if let Some(handle) = slot.as_ref() {
-            while !handle.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(1));
+    /// Once stdout has closed: waits until stderr has been read to its end (the exit reason is
+    /// often the last thing written, after stdout closed) and the process has exited, for at
+    /// most `limit`. Once the process has exited, stderr gets at most `after_exit` more: a
+    /// child of the runtime may still hold it open. Returns the exit status, when known.
+    pub(crate) fn finish(&self, limit: Duration, after_exit: Duration) -> Option<ExitStatus> {
+        let started = Instant::now();
+        let mut exited: Option<(ExitStatus, Instant)> = None;
+        loop {
+            if exited.is_none() {
+                exited = self.try_wait().map(|status| (status, Instant::now()));
             }
-            if handle.is_finished() {
-                if let Some(handle) = slot.take() {
-                    let _ = handle.join();
+            let eof = self.stderr.wait_eof(Duration::from_millis(5));
+            let now = Instant::now();
+            let out_of_time = now.duration_since(started) >= limit;
+            match exited {
+                Some((status, at)) if eof || now.duration_since(at) >= after_exit => {
+                    self.join_stderr_if_done();
+                    return Some(status);
                 }
+                _ if out_of_time => {
+                    self.join_stderr_if_done();
+                    return exited.map(|(status, _)| status);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn join_stderr_if_done(&self) {
+        let mut slot = self.stderr_thread.lock().expect("stderr thread poisoned");
+        if slot.as_ref().is_some_and(JoinHandle::is_finished) {
+            if let Some(handle) = slot.take() {
+                let _ = handle.join();
             }
         }
     }
@@ -318,13 +445,85 @@ mod tests {
     }
 
     #[test]
-    fn ring_keeps_the_newest_lines() {
+    fn ring_keeps_the_newest_lines_within_its_byte_bound() {
         let ring = StderrRing::default();
-        let text: String = (0..500).map(|i| format!("line {i}\n")).collect();
+        let text: String = (0..20_000).map(|i| format!("line {i}\n")).collect();
         ring.drain(text.as_bytes());
-        let tail = ring.tail(3);
-        assert_eq!(tail, vec!["line 497", "line 498", "line 499"]);
-        assert_eq!(ring.tail(1000).len(), STDERR_RING_LINES);
+        assert_eq!(
+            ring.tail(3, usize::MAX),
+            vec!["line 19997", "line 19998", "line 19999"]
+        );
+        let kept = ring.tail(usize::MAX, usize::MAX);
+        let bytes: usize = kept.iter().map(String::len).sum();
+        assert!(bytes <= STDERR_RING_BYTES, "{bytes}");
+        assert!(
+            bytes > STDERR_RING_BYTES - 16,
+            "the bound is used, not undershot: {bytes}"
+        );
+        assert_eq!(
+            ring.tail(40, 29).len(),
+            2,
+            "the tail asked for is bounded by bytes too"
+        );
+    }
+
+    #[test]
+    fn carriage_returns_and_newlines_both_end_lines() {
+        let ring = StderrRing::default();
+        ring.drain(&b"10%\r50%\r100%\r\ndone\r\n\n\x1b[31mERROR\x1b[0m last words"[..]);
+        assert_eq!(
+            ring.tail(10, usize::MAX),
+            vec!["10%", "50%", "100%", "done", "ERROR last words"]
+        );
+    }
+
+    /// A reader that yields `total` bytes of `pattern` and, at every read, checks that the ring
+    /// holds no more than its bounds allow.
+    struct Flood<'a> {
+        ring: &'a StderrRing,
+        pattern: &'a [u8],
+        left: usize,
+        offset: usize,
+        max_held: usize,
+    }
+
+    impl Read for Flood<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.max_held = self.max_held.max(self.ring.held_bytes());
+            let n = buf.len().min(self.left);
+            for byte in &mut buf[..n] {
+                *byte = self.pattern[self.offset % self.pattern.len()];
+                self.offset += 1;
+            }
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_flood_without_any_line_end_never_buffers_more_than_the_bounds() {
+        for pattern in [&b"no line end, ever. "[..], "ünïcödé ".as_bytes()] {
+            let ring = StderrRing::default();
+            let mut flood = Flood {
+                ring: &ring,
+                pattern,
+                left: 32 << 20,
+                offset: 0,
+                max_held: 0,
+            };
+            ring.drain(&mut flood);
+            assert!(
+                flood.max_held <= STDERR_RING_BYTES + STDERR_MAX_LINE,
+                "held {} bytes while reading 32 MiB",
+                flood.max_held
+            );
+            let tail = ring.tail(usize::MAX, usize::MAX);
+            assert!(tail.iter().all(|l| l.len() <= STDERR_MAX_LINE));
+            assert!(
+                tail.iter().all(|l| !l.contains('\u{fffd}')),
+                "pieces are cut between characters"
+            );
+        }
     }
 
     #[test]

@@ -100,7 +100,7 @@ async fn an_unanswered_request_times_out_and_the_client_stays_usable() {
 #[tokio::test]
 async fn rpc_errors_keep_the_whole_object() {
     let (codex, _peer) = client(|m, send| {
-        send(json!({"id": m["id"], "error": {"code": -32001, "message": "Server overloaded", "data": {"codexErrorInfo": "serverOverloaded"}}}));
+        send(json!({"id": m["id"], "error": {"code": -32001, "message": "Server overloaded; retry later.", "data": {"codexErrorInfo": "serverOverloaded"}}}));
     })
     .await;
     let err = codex

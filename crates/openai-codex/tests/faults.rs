@@ -10,7 +10,9 @@ use openai_codex::{
     retry_on_overload, AsyncCodex, CodexConfig, Error, ErrorKind, GlobalEvent, RetryOptions,
     ThreadListOptions, ThreadStartOptions, TurnEvent, TurnOptions,
 };
-use openai_codex_testkit::fake_server::{fake_app_server_bin, FakeScenario};
+use openai_codex_testkit::fake_server::{
+    fake_app_server_bin, FakeScenario, RUNTIME_OVERLOAD_MESSAGE,
+};
 use serde_json::json;
 
 fn config(scenario: &FakeScenario) -> CodexConfig {
@@ -295,7 +297,7 @@ async fn overload_errors_map_to_server_busy_and_retry_on_overload_recovers() {
         .error_for_times(
             "thread/list",
             -32001,
-            "Server overloaded",
+            RUNTIME_OVERLOAD_MESSAGE,
             Some(json!({"codexErrorInfo": "serverOverloaded"})),
             2,
         )
@@ -419,4 +421,300 @@ async fn a_slow_consumer_gets_a_lag_marker_but_every_essential_event() {
     // The completed agent message still carries the full text: items are never dropped.
     assert_eq!(result.final_response.map(|t| t.len()), Some(5000));
     codex.close().await;
+}
+
+// ---------------------------------------------------------------- overload, as the runtime says it
+
+/// The runtime's overload answer: code -32001, its exact message, no `data`.
+fn runtime_overloads(method: &str, times: u64) -> FakeScenario {
+    FakeScenario::new().error_for_times(method, -32001, RUNTIME_OVERLOAD_MESSAGE, None, times)
+}
+
+fn fast_retries() -> RetryOptions {
+    RetryOptions {
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(20),
+        ..RetryOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn the_runtimes_overload_answer_is_server_busy_and_retry_on_overload_recovers() {
+    let codex = client(runtime_overloads("thread/list", 2)).await;
+    let err = codex
+        .thread_list(ThreadListOptions::default())
+        .await
+        .unwrap_err();
+    let rpc = err.rpc_error().expect("a JSON-RPC error");
+    assert_eq!(
+        (rpc.code.0, rpc.message.as_str(), &rpc.data),
+        (-32001, "Server overloaded; retry later.", &None)
+    );
+    assert_eq!(err.kind(), Some(ErrorKind::ServerBusy), "{err}");
+    assert!(err.is_retryable(), "{err}");
+    assert!(openai_codex::is_retryable_error(&err));
+    let attempts = AtomicUsize::new(0);
+    retry_on_overload(
+        || {
+            attempts.fetch_add(1, Ordering::SeqCst);
+            codex.thread_list(ThreadListOptions::default())
+        },
+        fast_retries(),
+    )
+    .await
+    .expect("the second overload is retried, then the call succeeds");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    codex.close().await;
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn the_runtimes_overload_answer_is_retried_through_the_blocking_api() {
+    let codex = openai_codex::Codex::new(config(&runtime_overloads("thread/list", 2))).unwrap();
+    let err = codex.thread_list(ThreadListOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), Some(ErrorKind::ServerBusy), "{err}");
+    assert!(err.is_retryable(), "{err}");
+    let mut attempts = 0;
+    openai_codex::blocking::retry_on_overload(
+        || {
+            attempts += 1;
+            codex.thread_list(ThreadListOptions::default())
+        },
+        fast_retries(),
+    )
+    .expect("the second overload is retried, then the call succeeds");
+    assert_eq!(attempts, 2);
+    codex.close();
+}
+
+// ---------------------------------------------------------------- non-object JSON on stdout
+
+/// A peer on the in-memory transport: answers `initialize` like the runtime and every other
+/// request with `{}`; right after `initialized` it writes `lines` verbatim. Returns every message
+/// the SDK wrote, once the SDK closes its end.
+fn raw_peer(
+    stream: std::os::unix::net::UnixStream,
+    lines: Vec<String>,
+) -> std::thread::JoinHandle<Vec<serde_json::Value>> {
+    use std::io::{BufRead, BufReader, Write};
+    std::thread::spawn(move || {
+        let mut out = stream.try_clone().unwrap();
+        let mut seen = Vec::new();
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let reply = match message["method"].as_str() {
+                Some("initialize") => Some(json!({"id": message["id"], "result": {
+                    "userAgent": "codex_fake/0.163.0 (Linux; x86_64) fake (t; 0)",
+                    "codexHome": "codex-home", "platformFamily": "unix", "platformOs": "linux"}})),
+                Some("initialized") => {
+                    for line in &lines {
+                        let _ = out.write_all(line.as_bytes());
+                        let _ = out.write_all(b"\n");
+                    }
+                    None
+                }
+                Some(_) if message.get("id").is_some() => {
+                    Some(json!({"id": message["id"], "result": {}}))
+                }
+                _ => None,
+            };
+            if let Some(reply) = reply {
+                let _ = writeln!(out, "{reply}");
+            }
+            seen.push(message);
+        }
+        seen
+    })
+}
+
+/// JSON texts that parse but are no JSON-RPC message: only an object can be one.
+fn non_object_lines() -> Vec<String> {
+    [
+        r#"["not","a","jsonrpc","message"]"#,
+        r#"[{"id":7,"method":"item/tool/call","params":{}}]"#,
+        r#""item/tool/call""#,
+        "42",
+        "null",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// The SDK's replies (messages with an id and no method) among what it wrote.
+fn replies(seen: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    seen.iter()
+        .filter(|m| m.get("method").is_none() && m.get("id").is_some())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_json_array_on_stdout_is_a_junk_line_never_answered() {
+    let (transport, theirs) = openai_codex::transport::Transport::in_memory().unwrap();
+    let peer = raw_peer(theirs, non_object_lines());
+    let codex = AsyncCodex::with_transport(CodexConfig::default(), transport)
+        .await
+        .unwrap();
+    // Two round trips: every line written before them has been read and handled.
+    for _ in 0..2 {
+        codex.request_raw("probe/ping", json!({})).await.unwrap();
+    }
+    assert_eq!(
+        codex.junk_lines(),
+        5,
+        "each non-object line is one junk line"
+    );
+    codex.close().await;
+    let seen = peer.join().unwrap();
+    assert_eq!(
+        replies(&seen),
+        Vec::<&serde_json::Value>::new(),
+        "nothing was a request, so nothing is answered"
+    );
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn a_json_array_on_stdout_is_a_junk_line_never_answered_blocking() {
+    let (transport, theirs) = openai_codex::transport::Transport::in_memory().unwrap();
+    let peer = raw_peer(theirs, non_object_lines());
+    let codex = openai_codex::Codex::with_transport(CodexConfig::default(), transport).unwrap();
+    for _ in 0..2 {
+        codex.request_raw("probe/ping", json!({})).unwrap();
+    }
+    assert_eq!(
+        codex.junk_lines(),
+        5,
+        "each non-object line is one junk line"
+    );
+    codex.close();
+    let seen = peer.join().unwrap();
+    assert_eq!(replies(&seen), Vec::<&serde_json::Value>::new());
+}
+
+// ---------------------------------------------------------------- the runtime's stderr
+
+/// A config that runs `script` with `sh` in place of the runtime.
+fn shell_runtime(script: &str) -> CodexConfig {
+    CodexConfig::default()
+        .launch_args_override(["sh", "-c", script])
+        .request_timeout(Duration::from_secs(60))
+}
+
+/// The real runtime's last stderr line when its home is missing (0.163.0).
+const EXIT_REASON: &str =
+    r#"Error: CODEX_HOME points to "missing-codex-home", but that path does not exist"#;
+
+fn closed_reason(result: openai_codex::Result<AsyncCodex>) -> openai_codex::error::ClosedReason {
+    match result {
+        Err(Error::TransportClosed(reason)) => reason,
+        Err(other) => panic!("expected a closed transport, got {other}"),
+        Ok(_) => panic!("the shell runtime never answers initialize"),
+    }
+}
+
+#[tokio::test]
+async fn progress_written_with_carriage_returns_keeps_only_a_bounded_stderr_tail() {
+    // 24 MB of progress-bar output: `\r`-separated, not one newline, then the exit reason.
+    let script = format!(
+        "yes 'downloading model catalog 42%' | head -n 800000 | tr '\\n' '\\r' >&2; \
+         echo '{EXIT_REASON}' >&2; exit 1"
+    );
+    let reason = closed_reason(AsyncCodex::new(shell_runtime(&script)).await);
+    assert_eq!(
+        reason.stderr_tail.last().map(String::as_str),
+        Some(EXIT_REASON),
+        "the reason is the last line of the tail"
+    );
+    assert!(
+        reason.stderr_tail[..reason.stderr_tail.len() - 1]
+            .iter()
+            .all(|l| l == "downloading model catalog 42%"),
+        "each `\\r`-separated progress update is a line of its own"
+    );
+    let kept: usize = reason.stderr_tail.iter().map(String::len).sum();
+    assert!(
+        kept <= 16 * 1024,
+        "the tail is bounded by bytes, not by lines: {kept} bytes kept"
+    );
+}
+
+#[tokio::test]
+async fn the_last_stderr_line_before_exit_reaches_the_error() {
+    // stdout closes first; then a large stderr, a pause, and the reason, as the process exits.
+    let script = format!(
+        "exec 1>&-; yes 'WARN codex_core: still shutting down' | head -n 100000 >&2; \
+         sleep 0.3; echo '{EXIT_REASON}' >&2; exit 1"
+    );
+    let reason = closed_reason(AsyncCodex::new(shell_runtime(&script)).await);
+    assert_eq!(
+        reason.stderr_tail.last().map(String::as_str),
+        Some(EXIT_REASON),
+        "{reason}"
+    );
+    assert!(
+        reason.exit_status.as_deref().unwrap_or("").contains('1'),
+        "{reason:?}"
+    );
+}
+
+// ---------------------------------------------------------------- start-up warnings
+
+/// A real runtime whose `config.toml` has a key it does not know: it answers `initialize`, then
+/// sends a `configWarning` before anyone could have subscribed to `events()`.
+fn home_with_an_unknown_config_key() -> openai_codex_testkit::RuntimeHome {
+    openai_codex_testkit::RuntimeHome::builder()
+        .config_line("unknown_sdk_test_key = 5")
+        .build()
+        .unwrap()
+}
+
+fn is_unknown_key_warning(event: &GlobalEvent) -> bool {
+    match event {
+        GlobalEvent::Notification(n) => match &**n {
+            ServerNotification::ConfigWarning(w) => w.summary.contains("unknown_sdk_test_key"),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn start_up_config_warnings_reach_the_first_events_subscriber() {
+    let home = home_with_an_unknown_config_key();
+    let codex = AsyncCodex::new(home.config()).await.unwrap();
+    // A round trip first: by now the warning has certainly arrived, before any subscriber.
+    codex
+        .thread_list(ThreadListOptions::default())
+        .await
+        .unwrap();
+    let mut events = codex.events();
+    let found = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(event) = events.next().await {
+            if is_unknown_key_warning(&event) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "the configWarning reaches events()");
+    codex.close().await;
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn start_up_config_warnings_reach_the_first_events_subscriber_blocking() {
+    let home = home_with_an_unknown_config_key();
+    let codex = openai_codex::Codex::new(home.config()).unwrap();
+    codex.thread_list(ThreadListOptions::default()).unwrap();
+    let events = codex.events();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let found = events.into_iter().any(|e| is_unknown_key_warning(&e));
+        let _ = tx.send(found);
+    });
+    let found = rx.recv_timeout(Duration::from_secs(10));
+    codex.close();
+    assert_eq!(found, Ok(true), "the configWarning reaches events()");
 }

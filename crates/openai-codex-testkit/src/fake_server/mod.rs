@@ -40,8 +40,8 @@
 //! | `turns` | `[]` | per-`turn/start` overrides: the n-th `turn/start` request (0-based, counting every one received) uses `turns[n]` merged over the top level; this includes its `error_for`, `never_answer`, `junk_line` and `echo_requests` |
 //!
 //! Example: `{"deltas": 5, "concurrent": true, "server_requests": ["item/tool/call"],
-//! "error_for": {"thread/list": {"code": -32001, "message": "Server overloaded",
-//! "data": {"codexErrorInfo": "serverOverloaded"}, "times": 1}},
+//! "error_for": {"thread/list": {"code": -32001, "message": "Server overloaded; retry later.",
+//! "times": 1}},
 //! "turns": [{"fail_turn": true}, {}]}`.
 //!
 //! # Always answered
@@ -74,6 +74,9 @@ pub const SCENARIO_ENV: &str = "CODEX_FAKE_SCENARIO";
 pub const BIN_ENV: &str = "CODEX_FAKE_APP_SERVER_BIN";
 /// Name of the fake app-server binary (without the platform's executable suffix).
 pub const BIN_NAME: &str = "codex-fake-app-server";
+/// The runtime's answer to a request it is too busy to take (0.163.0, code -32001, no `data`):
+/// the exact text of its binary (`strings codex | grep 'Server overloaded'`).
+pub const RUNTIME_OVERLOAD_MESSAGE: &str = "Server overloaded; retry later.";
 /// The 10 server-request kinds of the 0.163.0 protocol, as sent by `server_requests: "all"`.
 pub const ALL_SERVER_REQUESTS: [&str; 10] = scenario::ALL_SERVER_REQUESTS;
 

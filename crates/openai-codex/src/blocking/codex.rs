@@ -220,7 +220,9 @@ impl Codex {
 
     /// Global notifications as a blocking iterator: everything that belongs to no turn and no
     /// login. Each call returns an independent subscriber that sees events from now on; a slow
-    /// one gets [`GlobalEvent::Lagged`]. Ends when the connection closes.
+    /// one gets [`GlobalEvent::Lagged`]. Ends when the connection closes. The first subscriber
+    /// also gets what arrived before it, such as the runtime's start-up `configWarning`s (see
+    /// [`AsyncCodex::events`]).
     pub fn events(&self) -> Events {
         Events {
             stream: Box::pin(self.inner.codex.events()),

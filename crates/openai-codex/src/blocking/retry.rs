@@ -56,7 +56,10 @@ mod tests {
     fn busy() -> Error {
         Error::JsonRpc {
             method: "m".into(),
-            error: Box::new(RpcError::new(ErrorCode(-32001), "Server overloaded")),
+            error: Box::new(RpcError::new(
+                ErrorCode(-32001),
+                "Server overloaded; retry later.",
+            )),
         }
     }
 
