@@ -163,7 +163,7 @@ async fn supervisor(weak: Weak<ClientInner>, policy: ReconnectPolicy, endpoint: 
 
 /// Resolves when the connection has closed (its global stream ends then).
 async fn wait_closed(conn: &Connection) {
-    let Some(mut events) = conn.shared.router.subscribe_global() else {
+    let Some(mut events) = conn.shared.router.subscribe_global_live() else {
         return;
     };
     loop {

@@ -529,6 +529,15 @@ impl Router {
         self.goal_watchers.watch(thread_id)
     }
 
+    /// Subscribes to the live global stream only, for the SDK's own watchers: the early backlog
+    /// stays for the first user subscriber. `None` once the connection is closed.
+    pub(crate) fn subscribe_global_live(
+        &self,
+    ) -> Option<broadcast::Receiver<Arc<ServerNotification>>> {
+        let global = self.global.lock().expect("router poisoned");
+        global.sender.as_ref().map(broadcast::Sender::subscribe)
+    }
+
     /// Subscribes to the global stream. The first subscriber also gets what was published
     /// before it (even after the connection closed); the lock makes the hand-over exact: every
     /// event is either in the backlog or received live, never both, never neither.
@@ -984,6 +993,8 @@ mod tests {
         for i in 0..EARLY_GLOBAL_LIMIT + 5 {
             route(&router, "warning", json!({"message": format!("w{i}")}));
         }
+        // The SDK's own watchers (reconnect) leave the backlog to the first user subscriber.
+        let _watcher = router.subscribe_global_live().unwrap();
         let mut first = router.subscribe_global();
         let mut second = router.subscribe_global();
         assert_eq!(next_global(&mut first).await, "configWarning");
