@@ -151,6 +151,20 @@ impl AsyncCodex {
         }
     }
 
+    /// How many turns are running on this client's runtime, as far as its notifications tell
+    /// (started and not yet completed, whoever started them).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) {
+    /// println!("{} turns running", codex.running_turns());
+    /// # }
+    /// ```
+    pub fn running_turns(&self) -> usize {
+        self.inner.conn().shared.router.running_turns()
+    }
+
     /// The endpoint this client is connected to, when it did not launch its runtime.
     ///
     /// # Examples

@@ -17,6 +17,7 @@ pub mod handler;
 pub mod inputs;
 pub mod login;
 pub mod metadata;
+pub mod pool;
 pub mod reconnect;
 pub mod retry;
 pub mod router;
@@ -33,7 +34,7 @@ pub use openai_codex_protocol as types;
 pub use approval::{AcceptAll, DeclineAll, RequestHandler};
 #[cfg(feature = "blocking")]
 pub use blocking::{
-    retry_on_overload as retry_on_overload_blocking, ChatgptLoginHandle, Codex,
+    retry_on_overload as retry_on_overload_blocking, ChatgptLoginHandle, Codex, CodexPool,
     DeviceCodeLoginHandle, GoalHandle, GoalTurn, GoalTurnIter, Thread, TurnHandle,
 };
 pub use codex::AsyncCodex;
@@ -47,6 +48,7 @@ pub use inputs::{
     RunInput, SkillInput, TextInput,
 };
 pub use login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
+pub use pool::{AsyncCodexPool, MemberStatus};
 pub use reconnect::ReconnectPolicy;
 pub use retry::{retry_on_overload, RetryOptions};
 pub use router::{GlobalEvent, TurnEvent};

@@ -264,6 +264,8 @@ pub(crate) struct Router {
     /// Per-thread goal listeners: turn starts and ends plus every `thread/goal/*` notification of
     /// the thread, in the order the runtime sent them (copies; normal routing is unchanged).
     goal_watchers: Watchers<GoalSignal>,
+    /// Turns started and not yet completed, by id (for placement decisions).
+    running: Mutex<std::collections::HashSet<String>>,
     delta_bound: usize,
 }
 
@@ -287,6 +289,7 @@ impl Router {
             closed: Mutex::new(None),
             turn_watchers: Watchers::default(),
             goal_watchers: Watchers::default(),
+            running: Mutex::default(),
             delta_bound: delta_bound.max(1),
         }
     }
@@ -347,6 +350,21 @@ impl Router {
             };
             if let Some(signal) = signal {
                 self.goal_watchers.announce(thread_id, &signal);
+            }
+        }
+        if let Some(turn_id) = turn_id.as_deref() {
+            match method {
+                "turn/started" => {
+                    let mut running = self.running.lock().expect("router poisoned");
+                    running.insert(turn_id.to_string());
+                }
+                "turn/completed" => {
+                    self.running
+                        .lock()
+                        .expect("router poisoned")
+                        .remove(turn_id);
+                }
+                _ => {}
             }
         }
         match turn_id {
@@ -609,8 +627,14 @@ impl Router {
         }
     }
 
+    /// How many turns have started and not completed.
+    pub(crate) fn running_turns(&self) -> usize {
+        self.running.lock().expect("router poisoned").len()
+    }
+
     /// The connection is gone: every consumer learns why, now and on every later call.
     pub(crate) fn fail_all(&self, reason: &ClosedReason) {
+        self.running.lock().expect("router poisoned").clear();
         *self.closed.lock().expect("router poisoned") = Some(reason.clone());
         self.global.lock().expect("router poisoned").sender.take();
         let channels: Vec<Arc<TurnChannel>> = {

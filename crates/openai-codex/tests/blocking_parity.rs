@@ -30,6 +30,7 @@ const TYPE_PAIRS: &[(&str, &str)] = &[
     ("AsyncDeviceCodeLoginHandle", "DeviceCodeLoginHandle"),
     ("AsyncGoalHandle", "GoalHandle"),
     ("AsyncGoalTurn", "GoalTurn"),
+    ("AsyncCodexPool", "CodexPool"),
 ];
 
 /// Result types that differ on purpose, as (async result, blocking result, why). Written as the

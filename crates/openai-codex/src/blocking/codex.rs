@@ -58,13 +58,18 @@ pub struct Codex {
 #[derive(Debug)]
 struct Inner {
     codex: AsyncCodex,
-    runtime: RuntimeThread,
+    runtime: Arc<RuntimeThread>,
+    /// Whether dropping the last handle closes the client (false for a view of a pool member,
+    /// whose lifecycle the pool owns).
+    owned: bool,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
         // The last blocking handle is gone: close the client on the runtime thread and stop it.
-        self.runtime.shutdown(Some(self.codex.clone()));
+        if self.owned {
+            self.runtime.shutdown(Some(self.codex.clone()));
+        }
     }
 }
 
@@ -120,6 +125,11 @@ impl Codex {
         self.call(self.inner.codex.wait_connected(timeout))
     }
 
+    /// How many turns are running on this client's runtime.
+    pub fn running_turns(&self) -> usize {
+        self.inner.codex.running_turns()
+    }
+
     /// The endpoint this client is connected to, when it did not launch its runtime.
     pub fn endpoint(&self) -> Option<&crate::endpoint::Endpoint> {
         self.inner.codex.endpoint()
@@ -137,7 +147,23 @@ impl Codex {
 
     fn from_parts(codex: AsyncCodex, runtime: RuntimeThread) -> Self {
         Self {
-            inner: Arc::new(Inner { codex, runtime }),
+            inner: Arc::new(Inner {
+                codex,
+                runtime: Arc::new(runtime),
+                owned: true,
+            }),
+        }
+    }
+
+    /// A blocking view of a client someone else owns (a pool member), on their runtime thread:
+    /// dropping it leaves the client open.
+    pub(crate) fn borrowed(codex: AsyncCodex, runtime: Arc<RuntimeThread>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                codex,
+                runtime,
+                owned: false,
+            }),
         }
     }
 
