@@ -58,3 +58,8 @@ pub use thread::{
     TurnOptions,
 };
 pub use turn::{AsyncTurnHandle, TurnResult, TurnStream};
+
+/// The Rust snippets of `docs/deploying.md`, compiled as doc tests so the recipe stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/deploying.md")]
+struct DeployingDoc;
