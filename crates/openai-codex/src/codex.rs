@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::handler::{DeclineAll, ServerRequestHandler};
 use crate::login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
 use crate::metadata::Metadata;
-use crate::router::GlobalEvent;
+use crate::router::{GlobalEvent, StreamLimits};
 use crate::rpc::Connection;
 use crate::thread::{
     AsyncThread, ThreadForkOptions, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions,
@@ -197,7 +197,11 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub async fn with_transport(config: CodexConfig, transport: Transport) -> Result<Self> {
-        let conn = Connection::start(transport, Arc::new(DeclineAll), config.stream_buffer)?;
+        let conn = Connection::start(
+            transport,
+            Arc::new(DeclineAll),
+            StreamLimits::from_config(&config),
+        )?;
         let metadata = match crate::metadata::initialize(&conn, &config).await {
             Ok(metadata) => metadata,
             Err(error) => {
@@ -274,6 +278,21 @@ impl AsyncCodex {
     /// ```
     pub fn junk_lines(&self) -> u64 {
         self.inner.conn().junk_lines()
+    }
+
+    /// How many `turn/completed` notifications arrived for a turn that had already completed
+    /// (a late duplicate or a replay). They are logged and never delivered: a turn's stream
+    /// ends at its first completion and its result is built once.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// assert_eq!(codex.duplicate_completions(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn duplicate_completions(&self) -> u64 {
+        self.inner.conn().shared.router.duplicate_completions()
     }
 
     /// Whether the connection is closed (by [`AsyncCodex::close`] or because the runtime exited).

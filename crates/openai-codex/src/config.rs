@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::overflow::OverflowPolicy;
 
 /// The runtime version this SDK is generated against and pinned to.
 pub const PINNED_RUNTIME_VERSION: &str = "0.163.0";
@@ -23,6 +24,17 @@ pub const PINNED_RUNTIME_VERSION: &str = "0.163.0";
 /// The default time a request may wait for its response before failing with
 /// [`Error::Timeout`]. Turn streams are not bounded by it: a turn lasts as long as the model works.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The default [`CodexConfig::stream_buffer`]: unread deltas per consumer.
+pub const DEFAULT_STREAM_BUFFER: usize = 65_536;
+/// The default [`CodexConfig::stream_buffer_bytes`]: 32 MiB of unread deltas per consumer.
+pub const DEFAULT_STREAM_BUFFER_BYTES: usize = 32 << 20;
+/// The default [`CodexConfig::slow_consumer_timeout`].
+pub const DEFAULT_SLOW_CONSUMER_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default [`CodexConfig::turn_stall_timeout`]: 15 minutes, three times the runtime's own
+/// idle timeout of a model stream (5 minutes, after which it retries and says so with an event),
+/// so only a runtime that is truly stuck trips it.
+pub const DEFAULT_TURN_STALL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Configuration of a [`crate::AsyncCodex`] / `Codex` client.
 ///
@@ -59,8 +71,10 @@ pub struct CodexConfig {
     /// How long `close()` waits for the runtime to exit after its stdin is closed, before it is
     /// terminated (and then, after the same grace again, killed).
     pub shutdown_grace: Duration,
-    /// How many not-yet-read delta notifications a turn stream buffers per consumer before it
-    /// starts dropping deltas (and yields a lag marker). Essential events are never dropped.
+    /// How many unread delta notifications a turn stream queues per consumer before the
+    /// [`overflow`](Self::overflow) policy applies. A batch the consumer has already taken
+    /// does not count. Essential events (items, turn start and completion, usage, errors) are
+    /// never dropped and not bounded by it.
     pub stream_buffer: usize,
     /// A runtime that is already running to connect to instead of launching one. When set,
     /// the launch fields (`codex_bin`, `launch_args_override`, `config_overrides`, `cwd`, `env`)
@@ -68,6 +82,24 @@ pub struct CodexConfig {
     pub endpoint: Option<crate::endpoint::Endpoint>,
     /// Re-open a lost endpoint connection (off by default; only for endpoints).
     pub reconnect: Option<crate::reconnect::ReconnectPolicy>,
+    /// The same bound in approximate bytes of the queued deltas (their text plus a fixed
+    /// overhead per event), whichever is reached first: a few huge deltas (command output)
+    /// are bounded like many small ones.
+    pub stream_buffer_bytes: usize,
+    /// What a turn stream does when its consumer falls behind by the bounds above:
+    /// [`OverflowPolicy::Backpressure`] (default, lossless) or [`OverflowPolicy::DropDeltas`].
+    /// A turn can override it ([`TurnOptions::overflow`](crate::TurnOptions::overflow)).
+    pub overflow: OverflowPolicy,
+    /// Under backpressure, how long the SDK waits for a consumer whose queue is full and that
+    /// does not poll at all (a handle kept but never read) before that consumer's deltas are
+    /// dropped with a lag marker, so the other turns of the client go on.
+    pub slow_consumer_timeout: Duration,
+    /// The turn inactivity watchdog: a turn stream (or `run()`) that waits this long without any
+    /// event of its turn fails with [`Error::Stalled`] and the SDK asks
+    /// the runtime to interrupt the turn. `None` turns it off. A turn can override it
+    /// ([`TurnOptions::stall_timeout`](crate::TurnOptions::stall_timeout)). Time spent by the
+    /// client's server-request handlers (an approval waiting for a person) does not count.
+    pub turn_stall_timeout: Option<Duration>,
 }
 
 /// Whether an environment variable's value should stay out of `Debug` output.
@@ -107,6 +139,10 @@ impl std::fmt::Debug for CodexConfig {
             .field("stream_buffer", &self.stream_buffer)
             .field("endpoint", &self.endpoint)
             .field("reconnect", &self.reconnect)
+            .field("stream_buffer_bytes", &self.stream_buffer_bytes)
+            .field("overflow", &self.overflow)
+            .field("slow_consumer_timeout", &self.slow_consumer_timeout)
+            .field("turn_stall_timeout", &self.turn_stall_timeout)
             .finish()
     }
 }
@@ -125,9 +161,13 @@ impl Default for CodexConfig {
             experimental_api: true,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_grace: Duration::from_secs(2),
-            stream_buffer: 65_536,
             endpoint: None,
             reconnect: None,
+            stream_buffer: DEFAULT_STREAM_BUFFER,
+            stream_buffer_bytes: DEFAULT_STREAM_BUFFER_BYTES,
+            overflow: OverflowPolicy::Backpressure,
+            slow_consumer_timeout: DEFAULT_SLOW_CONSUMER_TIMEOUT,
+            turn_stall_timeout: Some(DEFAULT_TURN_STALL_TIMEOUT),
         }
     }
 }
@@ -370,6 +410,74 @@ impl CodexConfig {
     #[must_use]
     pub fn reconnect(mut self, policy: crate::reconnect::ReconnectPolicy) -> Self {
         self.reconnect = Some(policy);
+        self
+    }
+
+    /// Sets the per-consumer delta buffer bound of turn streams in approximate bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().stream_buffer_bytes(4 << 20);
+    /// assert_eq!(config.stream_buffer_bytes, 4 << 20);
+    /// ```
+    #[must_use]
+    pub fn stream_buffer_bytes(mut self, bytes: usize) -> Self {
+        self.stream_buffer_bytes = bytes.max(4096);
+        self
+    }
+
+    /// Sets the overflow policy of every turn stream of the client.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::{CodexConfig, OverflowPolicy};
+    ///
+    /// let config = CodexConfig::default().overflow(OverflowPolicy::DropDeltas);
+    /// assert_eq!(config.overflow, OverflowPolicy::DropDeltas);
+    /// ```
+    #[must_use]
+    pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
+        self.overflow = policy;
+        self
+    }
+
+    /// Sets how long backpressure waits for a consumer that stopped polling.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().slow_consumer_timeout(Duration::from_secs(5));
+    /// assert_eq!(config.slow_consumer_timeout, Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn slow_consumer_timeout(mut self, timeout: Duration) -> Self {
+        self.slow_consumer_timeout = timeout;
+        self
+    }
+
+    /// Sets (`Some`) or turns off (`None`) the turn inactivity watchdog.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().turn_stall_timeout(Some(Duration::from_secs(120)));
+    /// assert_eq!(config.turn_stall_timeout, Some(Duration::from_secs(120)));
+    /// let off = CodexConfig::default().turn_stall_timeout(None);
+    /// assert_eq!(off.turn_stall_timeout, None);
+    /// ```
+    #[must_use]
+    pub fn turn_stall_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.turn_stall_timeout = timeout;
         self
     }
 

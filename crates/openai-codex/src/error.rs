@@ -300,7 +300,7 @@ pub enum Error {
         error: Box<RpcError>,
     },
     /// A request got no response in time.
-    #[error("{method}: no response within {timeout:?}; raise CodexConfig::request_timeout or pass a per-call timeout")]
+    #[error("{method}: no response within {timeout:?}; raise CodexConfig::request_timeout, or give this one call its own with AsyncCodex::request_with_timeout")]
     Timeout {
         /// The method that timed out.
         method: String,
@@ -325,6 +325,15 @@ pub enum Error {
         field: &'static str,
         /// What is wrong and how to fix it.
         message: String,
+    },
+    /// A turn sent no event for the stall timeout (`CodexConfig::turn_stall_timeout`,
+    /// `TurnOptions::stall_timeout`); the SDK asked the runtime to interrupt it.
+    #[error("turn {turn_id} sent no event for {after:?} and was interrupted; the runtime may be stuck. Raise CodexConfig::turn_stall_timeout (or TurnOptions::stall_timeout) if the turn legitimately stays silent that long")]
+    Stalled {
+        /// The turn that went silent.
+        turn_id: String,
+        /// The stall timeout that elapsed.
+        after: Duration,
     },
     /// A turn ended with status `failed`.
     #[error("turn {} failed: {}", .0.result.id, .0.message())]

@@ -28,7 +28,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::error::{ClosedReason, Error, Result};
 use crate::router::GoalSignal;
 use crate::thread::AsyncThread;
-use crate::turn::{AsyncTurnHandle, TurnResult};
+use crate::turn::{AsyncTurnHandle, StreamSettings, TurnResult};
 
 /// How a goal's run ended ([`AsyncGoalHandle::run`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -216,12 +216,18 @@ impl AsyncGoalHandle {
             // subscription is the first to see them), so the handle sees the whole turn,
             // with every item, even when it has already finished.
             let codex = self.thread.codex();
-            let subscription = codex.inner.conn().shared.router.subscribe_turn(&turn_id);
+            let subscription = codex
+                .inner
+                .conn()
+                .shared
+                .router
+                .subscribe_turn(&turn_id, None);
             return Ok(GoalStep::TurnStarted(AsyncTurnHandle::new(
                 codex.clone(),
                 self.thread.id().to_string(),
                 turn_id,
                 subscription,
+                StreamSettings::resolve(codex, None, None),
             )));
         }
         Ok(match completed {

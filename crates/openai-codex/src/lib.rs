@@ -17,6 +17,7 @@ pub mod handler;
 pub mod inputs;
 pub mod login;
 pub mod metadata;
+pub mod overflow;
 pub mod pool;
 pub mod reconnect;
 pub mod retry;
@@ -48,6 +49,7 @@ pub use inputs::{
     RunInput, SkillInput, TextInput,
 };
 pub use login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
+pub use overflow::OverflowPolicy;
 pub use pool::{AsyncCodexPool, MemberStatus};
 pub use reconnect::ReconnectPolicy;
 pub use retry::{retry_on_overload, RetryOptions};

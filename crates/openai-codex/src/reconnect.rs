@@ -182,7 +182,7 @@ async fn reopen(
     let conn = Connection::start(
         transport,
         Arc::new(crate::handler::DeclineAll),
-        config.stream_buffer,
+        crate::router::StreamLimits::from_config(config),
     )?;
     conn.inherit_handlers(previous);
     if let Err(error) = crate::metadata::initialize(&conn, config).await {

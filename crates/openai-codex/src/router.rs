@@ -10,9 +10,17 @@
 //!    [`EARLY_GLOBAL_LIMIT`] events.
 //!
 //! Invariants:
-//! - The reader thread never blocks here: queues are unbounded for essential events and bounded
-//!   for deltas (past the bound a delta is dropped and the queue carries a [`TurnEvent::Lagged`]
-//!   marker at that position instead).
+//! - The reader thread never blocks here. Queues are unbounded for essential events and bounded
+//!   for deltas, by count and by approximate bytes (`StreamLimits`). At the bound, a queue
+//!   whose policy is [`OverflowPolicy::DropDeltas`] drops the delta and carries a
+//!   [`TurnEvent::Lagged`] marker at that position instead; one whose policy is
+//!   [`OverflowPolicy::Backpressure`] keeps it and reports pressure, and the reader waits in
+//!   `Router::wait_for_room` (outside every lock) before it reads the next line.
+//! - A batch a consumer has taken out of its queue no longer counts against the bound: the bound
+//!   covers what waits in the shared queue, so a consumer holds at most one bound in its batch
+//!   and one in the queue.
+//! - A turn's stream ends at its first `turn/completed`; later completions of a finished turn are
+//!   counted ([`crate::AsyncCodex::duplicate_completions`]) and logged, never queued.
 //! - Events of a turn nobody has subscribed to yet are buffered ("orphan" channels), so the events
 //!   the runtime sends before the `turn/start` response are not lost. At most
 //!   [`ORPHAN_TURN_LIMIT`] orphan channels are kept; the oldest is evicted first.
@@ -21,8 +29,10 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use futures::Stream;
 use openai_codex_protocol::ServerNotification;
@@ -31,6 +41,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::error::{ClosedReason, Error, Result};
+use crate::overflow::OverflowPolicy;
 
 /// How many turns with no subscriber the router buffers events for.
 pub const ORPHAN_TURN_LIMIT: usize = 256;
@@ -41,6 +52,50 @@ const GLOBAL_CAPACITY: usize = 1024;
 /// How many global events that arrive before the first [`crate::AsyncCodex::events`] subscriber
 /// are kept for it (the oldest: start-up warnings come first); it gets a lag marker for the rest.
 pub const EARLY_GLOBAL_LIMIT: usize = 256;
+/// How long the reader waits for the first subscriber of a turn whose buffered events reach the
+/// bound under backpressure. A turn started by `turn()` is subscribed within milliseconds of its
+/// `turn/start` response; one nobody asked for (another client's, a goal turn nobody watches)
+/// must not hold the reader longer than this.
+const ORPHAN_PATIENCE: Duration = Duration::from_secs(2);
+/// How often a waiting reader looks again (a consumer's catching up also wakes it at once).
+const ROOM_POLL: Duration = Duration::from_millis(20);
+/// Approximate heap cost of one queued delta beyond its text: the `Arc`, the enum, three ids
+/// and the queue slot.
+const DELTA_OVERHEAD: usize = 160;
+
+/// The bounds of every consumer queue of turn streams, and what happens at them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamLimits {
+    /// Deltas waiting in one consumer's queue.
+    pub(crate) events: usize,
+    /// Approximate bytes of the deltas waiting in one consumer's queue.
+    pub(crate) bytes: usize,
+    /// The client's default policy (a turn can override it for its own handle).
+    pub(crate) policy: OverflowPolicy,
+    /// How long backpressure waits for a consumer that does not poll at all.
+    pub(crate) patience: Duration,
+}
+
+impl StreamLimits {
+    pub(crate) fn from_config(config: &crate::CodexConfig) -> Self {
+        Self {
+            events: config.stream_buffer,
+            bytes: config.stream_buffer_bytes,
+            policy: config.overflow,
+            patience: config.slow_consumer_timeout,
+        }
+    }
+
+    #[cfg(test)]
+    fn dropping(events: usize) -> Self {
+        Self {
+            events,
+            bytes: usize::MAX,
+            policy: OverflowPolicy::DropDeltas,
+            patience: Duration::from_secs(30),
+        }
+    }
+}
 
 /// One event of a turn stream.
 #[derive(Clone, Debug)]
@@ -126,42 +181,96 @@ fn is_droppable(method: &str) -> bool {
     method.ends_with("/delta") || method.ends_with("Delta")
 }
 
+/// The approximate memory a queued delta holds (its text, ids and fixed overhead).
+fn delta_cost(notification: &ServerNotification) -> usize {
+    let text = match notification {
+        ServerNotification::ItemAgentMessageDelta(n) => n.delta.len() + n.item_id.len(),
+        ServerNotification::ItemReasoningTextDelta(n) => n.delta.len() + n.item_id.len(),
+        ServerNotification::ItemReasoningSummaryTextDelta(n) => n.delta.len() + n.item_id.len(),
+        ServerNotification::ItemCommandExecutionOutputDelta(n) => n.delta.len() + n.item_id.len(),
+        // Other deltas (kept as raw JSON or rarer kinds): a generous flat estimate.
+        _ => 4 * DELTA_OVERHEAD,
+    };
+    text + DELTA_OVERHEAD
+}
+
 enum Entry {
     Event(Arc<ServerNotification>),
     Lagged(u64),
 }
 
 /// One consumer's queue.
-#[derive(Default)]
 struct SubQueue {
     entries: VecDeque<Entry>,
+    /// Deltas in `entries` (a batch the consumer took out no longer counts).
     deltas: usize,
+    /// Approximate bytes of those deltas.
+    bytes: usize,
     waker: Option<Waker>,
     /// Set once `turn/completed` has been queued: after it, the stream ends.
     completed: bool,
+    policy: OverflowPolicy,
+    /// Bumped by the consumer on every poll, so a waiting reader can tell a slow consumer (it
+    /// still polls) from one that stopped reading.
+    activity: Arc<AtomicU64>,
 }
 
 impl SubQueue {
-    fn push(&mut self, event: &Arc<ServerNotification>, droppable: bool, bound: usize) {
+    fn new(policy: OverflowPolicy) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            deltas: 0,
+            bytes: 0,
+            waker: None,
+            completed: false,
+            policy,
+            activity: Arc::default(),
+        }
+    }
+
+    fn full(&self, limits: &StreamLimits) -> bool {
+        self.deltas >= limits.events || self.bytes >= limits.bytes
+    }
+
+    /// Queues one event; returns whether the queue is now over its bound under backpressure
+    /// (the reader must wait for room before reading on).
+    fn push(
+        &mut self,
+        event: &Arc<ServerNotification>,
+        droppable: bool,
+        cost: usize,
+        limits: &StreamLimits,
+    ) -> bool {
         if droppable {
-            if self.deltas >= bound {
+            if self.policy == OverflowPolicy::DropDeltas && self.full(limits) {
                 match self.entries.back_mut() {
                     Some(Entry::Lagged(n)) => *n += 1,
                     _ => self.entries.push_back(Entry::Lagged(1)),
                 }
-                return;
+                return false;
             }
             self.deltas += 1;
+            self.bytes += cost;
         }
         self.entries.push_back(Entry::Event(Arc::clone(event)));
+        droppable && self.policy == OverflowPolicy::Backpressure && self.full(limits)
     }
+}
+
+/// A queue the reader has to wait for before it reads on.
+struct Pressure {
+    channel: Arc<TurnChannel>,
+    /// The subscriber, or `None` for the buffer of a turn nobody has subscribed to yet.
+    sub: Option<u64>,
 }
 
 #[derive(Default)]
 struct ChannelState {
     next_sub: u64,
     subs: Vec<(u64, SubQueue)>,
-    /// Events buffered while nobody is subscribed; the first subscriber takes them.
+    /// Events buffered while nobody is subscribed; the first subscriber takes them. Before any
+    /// subscriber it follows the client's policy (the subscriber is on its way); after the last
+    /// subscriber left, it drops deltas (nobody may ever come back for them).
     orphan: Option<SubQueue>,
     /// The turn's essential events so far, each with the number of deltas that came before it
     /// (since the previous one): a consumer that joins late replays these, with lag markers in
@@ -175,8 +284,8 @@ struct ChannelState {
 }
 
 impl ChannelState {
-    fn replay(&self) -> SubQueue {
-        let mut queue = SubQueue::default();
+    fn replay(&self, policy: OverflowPolicy) -> SubQueue {
+        let mut queue = SubQueue::new(policy);
         for (before, event) in &self.history {
             if *before > 0 {
                 queue.entries.push_back(Entry::Lagged(*before));
@@ -266,7 +375,15 @@ pub(crate) struct Router {
     goal_watchers: Watchers<GoalSignal>,
     /// Turns started and not yet completed, by id (for placement decisions).
     running: Mutex<std::collections::HashSet<String>>,
-    delta_bound: usize,
+    limits: StreamLimits,
+    /// Queues over their bound under backpressure, for the reader to wait on.
+    pressure: Mutex<Vec<Pressure>>,
+    under_pressure: AtomicBool,
+    /// The reader waits here for a consumer to take its batch; consumers notify it when
+    /// `reader_waiting` is set.
+    room: (Mutex<()>, Condvar),
+    reader_waiting: AtomicBool,
+    duplicate_completions: AtomicU64,
 }
 
 impl std::fmt::Debug for Router {
@@ -276,7 +393,7 @@ impl std::fmt::Debug for Router {
 }
 
 impl Router {
-    pub(crate) fn new(delta_bound: usize) -> Self {
+    pub(crate) fn new(limits: StreamLimits) -> Self {
         let (global, _) = broadcast::channel(GLOBAL_CAPACITY);
         Self {
             turns: Mutex::default(),
@@ -290,7 +407,106 @@ impl Router {
             turn_watchers: Watchers::default(),
             goal_watchers: Watchers::default(),
             running: Mutex::default(),
-            delta_bound: delta_bound.max(1),
+            limits: StreamLimits {
+                events: limits.events.max(1),
+                bytes: limits.bytes.max(1),
+                ..limits
+            },
+            pressure: Mutex::default(),
+            under_pressure: AtomicBool::new(false),
+            room: (Mutex::new(()), Condvar::new()),
+            reader_waiting: AtomicBool::new(false),
+            duplicate_completions: AtomicU64::new(0),
+        }
+    }
+
+    /// How many `turn/completed` notifications arrived for turns that had already completed.
+    pub(crate) fn duplicate_completions(&self) -> u64 {
+        self.duplicate_completions.load(Ordering::Relaxed)
+    }
+
+    /// Whether some queue is over its bound under backpressure (the reader should call
+    /// [`Router::wait_for_room`] before it reads the next line). One relaxed load.
+    pub(crate) fn under_pressure(&self) -> bool {
+        self.under_pressure.load(Ordering::Relaxed)
+    }
+
+    /// Blocks the reader until every queue that reported pressure has room again, its consumer
+    /// left, the connection closed, `reply_awaited()` says a caller waits for a reply (which may
+    /// be queued behind the deltas: reading on is the only way to deliver it), or a consumer
+    /// did not poll at all for the patience (it is then switched to dropping deltas, logged).
+    /// Call it with no lock held and with every deferred waker woken.
+    pub(crate) fn wait_for_room(&self, reply_awaited: impl Fn() -> bool) {
+        let list = std::mem::take(&mut *self.pressure.lock().expect("router poisoned"));
+        self.under_pressure.store(false, Ordering::Relaxed);
+        for pressure in list {
+            self.wait_for(&pressure, &reply_awaited);
+        }
+    }
+
+    fn wait_for(&self, pressure: &Pressure, reply_awaited: &impl Fn() -> bool) {
+        let patience = match pressure.sub {
+            Some(_) => self.limits.patience,
+            None => self.limits.patience.min(ORPHAN_PATIENCE),
+        };
+        let mut seen_activity = None;
+        let mut idle_since = Instant::now();
+        let (lock, condvar) = &self.room;
+        let mut guard = lock.lock().expect("router poisoned");
+        self.reader_waiting.store(true, Ordering::SeqCst);
+        loop {
+            {
+                let mut state = pressure.channel.state.lock().expect("channel poisoned");
+                if state.closed.is_some() {
+                    break;
+                }
+                let queue = match pressure.sub {
+                    Some(id) => state
+                        .subs
+                        .iter_mut()
+                        .find(|(s, _)| *s == id)
+                        .map(|(_, q)| q),
+                    None => state.orphan.as_mut(),
+                };
+                let Some(queue) = queue else {
+                    // The consumer left, or the buffer was claimed by a subscriber (whose own
+                    // pushes report pressure from now on).
+                    break;
+                };
+                if !queue.full(&self.limits) || queue.policy != OverflowPolicy::Backpressure {
+                    break;
+                }
+                let activity = queue.activity.load(Ordering::Relaxed);
+                if seen_activity != Some(activity) {
+                    seen_activity = Some(activity);
+                    idle_since = Instant::now();
+                } else if idle_since.elapsed() >= patience {
+                    tracing::warn!(
+                        ?patience,
+                        "a turn stream consumer has not polled while its queue is full; \
+                         dropping its deltas from now on (lag markers) so other turns go on"
+                    );
+                    queue.policy = OverflowPolicy::DropDeltas;
+                    break;
+                }
+            }
+            if reply_awaited() {
+                break;
+            }
+            guard = condvar
+                .wait_timeout(guard, ROOM_POLL)
+                .expect("router poisoned")
+                .0;
+        }
+        self.reader_waiting.store(false, Ordering::SeqCst);
+        drop(guard);
+    }
+
+    /// A consumer took its batch: let a waiting reader look again.
+    fn notify_room(&self) {
+        if self.reader_waiting.load(Ordering::SeqCst) {
+            let _guard = self.room.0.lock().expect("router poisoned");
+            self.room.1.notify_all();
         }
     }
 
@@ -335,6 +551,8 @@ impl Router {
                 ("turn/started", Some(turn_id)) => {
                     Some(GoalSignal::TurnStarted(turn_id.to_string()))
                 }
+                // A repeated completion is no news for a goal either.
+                ("turn/completed", Some(turn_id)) if self.already_completed(turn_id) => None,
                 ("turn/completed", Some(turn_id)) => {
                     let interrupted = matches!(
                         &notification,
@@ -402,14 +620,28 @@ impl Router {
     fn route_turn(&self, turn_id: &str, event: &Arc<ServerNotification>, wake: &mut Vec<Waker>) {
         let completed = event.method() == "turn/completed";
         let droppable = is_droppable(event.method());
+        let cost = if droppable { delta_cost(event) } else { 0 };
         let channel = {
             let mut table = self.turns.lock().expect("router poisoned");
             match table.channels.get(turn_id) {
                 Some(channel) => Arc::clone(channel),
+                None if table.finished.iter().any(|(id, _)| id == turn_id) => {
+                    // Completed and already forgotten by every consumer: nothing of it is
+                    // delivered again.
+                    drop(table);
+                    self.duplicate_completions
+                        .fetch_add(u64::from(completed), Ordering::Relaxed);
+                    tracing::warn!(
+                        turn_id,
+                        method = event.method(),
+                        "event for a turn that already completed; not delivered"
+                    );
+                    return;
+                }
                 None => {
                     let channel = Arc::new(TurnChannel::default());
                     channel.state.lock().expect("channel poisoned").orphan =
-                        Some(SubQueue::default());
+                        Some(SubQueue::new(self.limits.policy));
                     table
                         .channels
                         .insert(turn_id.to_string(), Arc::clone(&channel));
@@ -419,8 +651,20 @@ impl Router {
                 }
             }
         };
+        let mut pressure = Vec::new();
         {
             let mut state = channel.state.lock().expect("channel poisoned");
+            if state.completed {
+                // The turn's stream ended at its first completion. A late duplicate or a replay
+                // must neither reach consumers nor rebuild their results.
+                self.duplicate_completions.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    turn_id,
+                    method = event.method(),
+                    "event for a turn that already completed; not delivered"
+                );
+                return;
+            }
             if completed {
                 state.completed = true;
             }
@@ -430,17 +674,29 @@ impl Router {
                 let before = std::mem::take(&mut state.deltas_since);
                 state.history.push((before, Arc::clone(event)));
             }
-            for (_, queue) in &mut state.subs {
-                queue.push(event, droppable, self.delta_bound);
+            for (id, queue) in &mut state.subs {
+                if queue.push(event, droppable, cost, &self.limits) {
+                    pressure.push(Some(*id));
+                }
                 queue.completed |= completed;
                 if let Some(waker) = queue.waker.take() {
                     wake.push(waker);
                 }
             }
             if let Some(orphan) = state.orphan.as_mut() {
-                orphan.push(event, droppable, self.delta_bound);
+                if orphan.push(event, droppable, cost, &self.limits) {
+                    pressure.push(None);
+                }
                 orphan.completed |= completed;
             }
+        }
+        if !pressure.is_empty() {
+            let mut list = self.pressure.lock().expect("router poisoned");
+            list.extend(pressure.into_iter().map(|sub| Pressure {
+                channel: Arc::clone(&channel),
+                sub,
+            }));
+            self.under_pressure.store(true, Ordering::Relaxed);
         }
         if completed {
             let mut table = self.turns.lock().expect("router poisoned");
@@ -455,7 +711,13 @@ impl Router {
 
     /// Subscribes to a turn. The first subscriber of a channel gets everything buffered so far
     /// (events that arrived before anyone asked); later ones start from now.
-    pub(crate) fn subscribe_turn(self: &Arc<Self>, turn_id: &str) -> TurnSubscription {
+    /// `policy` is this subscriber's overflow policy (`None`: the client's).
+    pub(crate) fn subscribe_turn(
+        self: &Arc<Self>,
+        turn_id: &str,
+        policy: Option<OverflowPolicy>,
+    ) -> TurnSubscription {
+        let policy = policy.unwrap_or(self.limits.policy);
         let closed = self.closed.lock().expect("router poisoned").clone();
         let channel = {
             let mut table = self.turns.lock().expect("router poisoned");
@@ -469,27 +731,30 @@ impl Router {
         };
         let id = {
             let mut state = channel.state.lock().expect("channel poisoned");
-            let queue = match state.orphan.take() {
+            let mut queue = match state.orphan.take() {
                 Some(orphan) => orphan,
                 // A late consumer: replay what the others have seen, deltas as lag markers.
-                None if !state.subs.is_empty() => state.replay(),
-                None => SubQueue::default(),
+                None if !state.subs.is_empty() => state.replay(policy),
+                None => SubQueue::new(policy),
             };
+            queue.policy = policy;
+            let activity = Arc::clone(&queue.activity);
             let id = state.next_sub;
             state.next_sub += 1;
             state.subs.push((id, queue));
             if state.closed.is_none() {
                 state.closed = closed;
             }
-            id
+            (id, activity)
         };
+        let (id, activity) = id;
         TurnSubscription {
             router: Arc::clone(self),
             turn_id: turn_id.to_string(),
             channel,
             id,
             local: VecDeque::new(),
-            yielded_deltas: 0,
+            activity,
         }
     }
 
@@ -522,7 +787,7 @@ impl Router {
         } else if same {
             // Nobody listens to a live turn any more: buffer it (bounded) like any orphan, so a
             // later subscriber still sees what happens next.
-            state.orphan = Some(SubQueue::default());
+            state.orphan = Some(SubQueue::new(OverflowPolicy::DropDeltas));
             drop(state);
             table.orphans.push_back(turn_id.to_string());
             evict_orphans(&mut table);
@@ -554,6 +819,15 @@ impl Router {
     ) -> Option<broadcast::Receiver<Arc<ServerNotification>>> {
         let global = self.global.lock().expect("router poisoned");
         global.sender.as_ref().map(broadcast::Sender::subscribe)
+    }
+
+    /// Whether a `turn/completed` of this turn has already been routed.
+    fn already_completed(&self, turn_id: &str) -> bool {
+        let table = self.turns.lock().expect("router poisoned");
+        match table.channels.get(turn_id) {
+            Some(channel) => channel.state.lock().expect("channel poisoned").completed,
+            None => table.finished.iter().any(|(id, _)| id == turn_id),
+        }
     }
 
     /// Subscribes to the global stream. The first subscriber also gets what was published
@@ -732,10 +1006,10 @@ pub(crate) struct TurnSubscription {
     channel: Arc<TurnChannel>,
     id: u64,
     /// Entries taken from the shared queue in one batch (one lock per batch, not per event).
+    /// They are this consumer's from then on and no longer count against the queue's bound.
     local: VecDeque<Entry>,
-    /// Deltas yielded from `local` since the last refill; subtracted from the shared queue's
-    /// delta count at the next refill, so the bound covers everything not yet yielded.
-    yielded_deltas: usize,
+    /// Shared with the queue: bumped on every poll (see [`SubQueue::activity`]).
+    activity: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for TurnSubscription {
@@ -760,14 +1034,9 @@ impl TurnSubscription {
             .is_none_or(|(_, q)| q.completed && q.entries.is_empty())
     }
 
-    fn yield_entry(&mut self, entry: Entry) -> TurnEvent {
+    fn yield_entry(entry: Entry) -> TurnEvent {
         match entry {
-            Entry::Event(event) => {
-                if is_droppable(event.method()) {
-                    self.yielded_deltas += 1;
-                }
-                TurnEvent::Notification(event)
-            }
+            Entry::Event(event) => TurnEvent::Notification(event),
             Entry::Lagged(dropped) => TurnEvent::Lagged { dropped },
         }
     }
@@ -778,8 +1047,9 @@ impl Stream for TurnSubscription {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        this.activity.fetch_add(1, Ordering::Relaxed);
         if let Some(entry) = this.local.pop_front() {
-            return Poll::Ready(Some(Ok(this.yield_entry(entry))));
+            return Poll::Ready(Some(Ok(Self::yield_entry(entry))));
         }
         let channel = Arc::clone(&this.channel);
         let mut guard = channel.state.lock().expect("channel poisoned");
@@ -787,16 +1057,16 @@ impl Stream for TurnSubscription {
         let Some((_, queue)) = state.subs.iter_mut().find(|(id, _)| *id == this.id) else {
             return Poll::Ready(None);
         };
-        queue.deltas = queue
-            .deltas
-            .saturating_sub(std::mem::take(&mut this.yielded_deltas));
         if !queue.entries.is_empty() {
             // Take the whole backlog at once (`local` is empty: the swap also recycles its
-            // capacity for the shared queue).
+            // capacity for the shared queue). The batch is ours now: the queue is empty.
             std::mem::swap(&mut this.local, &mut queue.entries);
+            queue.deltas = 0;
+            queue.bytes = 0;
             drop(guard);
+            this.router.notify_room();
             let entry = this.local.pop_front().expect("swapped a non-empty queue");
-            return Poll::Ready(Some(Ok(this.yield_entry(entry))));
+            return Poll::Ready(Some(Ok(Self::yield_entry(entry))));
         }
         if queue.completed {
             return Poll::Ready(None);
@@ -864,7 +1134,7 @@ mod tests {
 
     #[tokio::test]
     async fn events_before_subscription_are_kept_and_stream_ends_after_completion() {
-        let router = Arc::new(Router::new(100));
+        let router = Arc::new(Router::new(StreamLimits::dropping(100)));
         route(
             &router,
             "turn/started",
@@ -880,7 +1150,7 @@ mod tests {
             "turn/completed",
             json!({"threadId": "t", "turn": {"id": "u1"}}),
         );
-        let sub = router.subscribe_turn("u1");
+        let sub = router.subscribe_turn("u1", None);
         let events: Vec<_> = sub.collect().await;
         assert_eq!(
             methods(&events),
@@ -896,9 +1166,9 @@ mod tests {
 
     #[tokio::test]
     async fn turns_do_not_see_each_others_events() {
-        let router = Arc::new(Router::new(100));
-        let a = router.subscribe_turn("a");
-        let b = router.subscribe_turn("b");
+        let router = Arc::new(Router::new(StreamLimits::dropping(100)));
+        let a = router.subscribe_turn("a", None);
+        let b = router.subscribe_turn("b", None);
         for (turn, text) in [("a", "1"), ("b", "2"), ("a", "3")] {
             route(
                 &router,
@@ -922,8 +1192,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_late_consumer_replays_every_essential_event_with_lag_markers() {
-        let router = Arc::new(Router::new(100));
-        let first = router.subscribe_turn("u");
+        let router = Arc::new(Router::new(StreamLimits::dropping(100)));
+        let first = router.subscribe_turn("u", None);
         route(
             &router,
             "turn/started",
@@ -941,7 +1211,7 @@ mod tests {
             "item/completed",
             json!({"threadId": "t", "turnId": "u", "item": {"type": "agentMessage", "id": "i", "text": "012"}}),
         );
-        let late = router.subscribe_turn("u");
+        let late = router.subscribe_turn("u", None);
         route(
             &router,
             "item/agentMessage/delta",
@@ -971,8 +1241,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_lagging_consumer_drops_deltas_but_never_essentials() {
-        let router = Arc::new(Router::new(2));
-        let sub = router.subscribe_turn("u");
+        let router = Arc::new(Router::new(StreamLimits::dropping(2)));
+        let sub = router.subscribe_turn("u", None);
         for i in 0..5 {
             route(
                 &router,
@@ -1012,7 +1282,7 @@ mod tests {
 
     #[tokio::test]
     async fn global_events_before_the_first_subscriber_are_kept_for_it_bounded() {
-        let router = Arc::new(Router::new(10));
+        let router = Arc::new(Router::new(StreamLimits::dropping(10)));
         route(&router, "configWarning", json!({"summary": "first"}));
         for i in 0..EARLY_GLOBAL_LIMIT + 5 {
             route(&router, "warning", json!({"message": format!("w{i}")}));
@@ -1034,7 +1304,7 @@ mod tests {
         assert_eq!(next_global(&mut first).await, "deprecationNotice");
         assert_eq!(next_global(&mut second).await, "deprecationNotice");
         // What arrived before a close still reaches a first subscriber after it.
-        let closed = Arc::new(Router::new(10));
+        let closed = Arc::new(Router::new(StreamLimits::dropping(10)));
         route(&closed, "configWarning", json!({"summary": "bad config"}));
         closed.fail_all(&ClosedReason {
             message: "gone".into(),
@@ -1048,7 +1318,7 @@ mod tests {
 
     #[tokio::test]
     async fn global_and_login_routes() {
-        let router = Arc::new(Router::new(10));
+        let router = Arc::new(Router::new(StreamLimits::dropping(10)));
         let mut global = router.subscribe_global();
         route(&router, "warning", json!({"message": "careful"}));
         assert_eq!(next_global(&mut global).await, "warning");
@@ -1071,8 +1341,8 @@ mod tests {
 
     #[tokio::test]
     async fn fail_all_reaches_streams_and_logins() {
-        let router = Arc::new(Router::new(10));
-        let mut sub = router.subscribe_turn("u");
+        let router = Arc::new(Router::new(StreamLimits::dropping(10)));
+        let mut sub = router.subscribe_turn("u", None);
         let waiter = {
             let router = Arc::clone(&router);
             tokio::spawn(async move { router.wait_login("L").await })
@@ -1088,13 +1358,13 @@ mod tests {
         assert!(err.to_string().contains("boom"), "{err}");
         assert!(sub.next().await.is_none());
         assert!(waiter.await.unwrap().unwrap_err().is_transport_closed());
-        let mut late = router.subscribe_turn("v");
+        let mut late = router.subscribe_turn("v", None);
         assert!(late.next().await.unwrap().is_err());
     }
 
     #[tokio::test]
     async fn goal_watchers_see_turns_and_goal_events_of_their_thread_in_order() {
-        let router = Arc::new(Router::new(10));
+        let router = Arc::new(Router::new(StreamLimits::dropping(10)));
         let mut watcher = router.watch_goal("t");
         let mut global = router.subscribe_global();
         route(
@@ -1137,14 +1407,169 @@ mod tests {
         );
         // Copies only: the turn-scoped update is still in the turn's stream, the thread-level
         // clear still on the global stream.
-        let events: Vec<_> = router.subscribe_turn("u1").collect().await;
+        let events: Vec<_> = router.subscribe_turn("u1", None).collect().await;
         assert!(methods(&events).contains(&"thread/goal/updated".to_string()));
         assert_eq!(next_global(&mut global).await, "thread/goal/cleared");
     }
 
+    fn delta(router: &Router, turn: &str, text: &str) {
+        route(
+            router,
+            "item/agentMessage/delta",
+            json!({"threadId": "t", "turnId": turn, "itemId": "i", "delta": text}),
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_taken_by_the_consumer_no_longer_counts_against_the_bound() {
+        let router = Arc::new(Router::new(StreamLimits::dropping(4)));
+        let mut sub = router.subscribe_turn("u", None);
+        for _ in 0..4 {
+            delta(&router, "u", "a");
+        }
+        // The consumer takes the batch of 4 and has read one of them so far.
+        assert!(sub.next().await.is_some());
+        for _ in 0..4 {
+            delta(&router, "u", "b");
+        }
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u"}}),
+        );
+        let rest = methods(&sub.collect::<Vec<_>>().await);
+        assert!(
+            !rest.iter().any(|m| m.starts_with("lagged")),
+            "4 unread in the queue fit the bound of 4: {rest:?}"
+        );
+        assert_eq!(rest.len(), 3 + 4 + 1);
+    }
+
+    #[tokio::test]
+    async fn deltas_are_bounded_by_bytes_as_well_as_by_count() {
+        let limits = StreamLimits {
+            bytes: 3 * (1000 + DELTA_OVERHEAD),
+            ..StreamLimits::dropping(1000)
+        };
+        let router = Arc::new(Router::new(limits));
+        let sub = router.subscribe_turn("u", None);
+        let big = "x".repeat(999);
+        for _ in 0..10 {
+            delta(&router, "u", &big);
+        }
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u"}}),
+        );
+        assert_eq!(
+            methods(&sub.collect::<Vec<_>>().await),
+            [
+                "item/agentMessage/delta",
+                "item/agentMessage/delta",
+                "item/agentMessage/delta",
+                "lagged:7",
+                "turn/completed"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_repeated_completion_is_counted_and_never_queued() {
+        let router = Arc::new(Router::new(StreamLimits::dropping(10)));
+        let sub = router.subscribe_turn("u", None);
+        for _ in 0..2 {
+            route(
+                &router,
+                "turn/completed",
+                json!({"threadId": "t", "turn": {"id": "u"}}),
+            );
+        }
+        assert_eq!(methods(&sub.collect::<Vec<_>>().await), ["turn/completed"]);
+        // Also once every consumer has gone and the channel is forgotten.
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u"}}),
+        );
+        assert_eq!(router.duplicate_completions(), 2);
+        assert_eq!(router.channel_count(), 0);
+    }
+
+    fn backpressure(events: usize, patience: Duration) -> StreamLimits {
+        StreamLimits {
+            policy: OverflowPolicy::Backpressure,
+            patience,
+            ..StreamLimits::dropping(events)
+        }
+    }
+
+    #[tokio::test]
+    async fn backpressure_keeps_every_delta_and_the_reader_waits_until_the_consumer_reads() {
+        let router = Arc::new(Router::new(backpressure(2, Duration::from_secs(30))));
+        let mut sub = router.subscribe_turn("u", None);
+        delta(&router, "u", "1");
+        assert!(!router.under_pressure());
+        delta(&router, "u", "2");
+        assert!(router.under_pressure(), "the queue is at its bound");
+        let reader = {
+            let router = Arc::clone(&router);
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                router.wait_for_room(|| false);
+                started.elapsed()
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!reader.is_finished(), "the reader waits for the consumer");
+        assert!(sub.next().await.is_some());
+        let waited = reader.join().unwrap();
+        assert!(waited >= Duration::from_millis(200), "{waited:?}");
+        for i in 3..10 {
+            delta(&router, "u", &i.to_string());
+        }
+        route(
+            &router,
+            "turn/completed",
+            json!({"threadId": "t", "turn": {"id": "u"}}),
+        );
+        let rest = methods(&sub.collect::<Vec<_>>().await);
+        assert_eq!(rest.len(), 1 + 7 + 1, "nothing dropped: {rest:?}");
+    }
+
+    #[test]
+    fn the_reader_never_waits_for_a_consumer_that_left_or_stopped_polling() {
+        let router = Arc::new(Router::new(backpressure(2, Duration::from_millis(200))));
+        // Left: the pressure goes with it.
+        let sub = router.subscribe_turn("a", None);
+        delta(&router, "a", "1");
+        delta(&router, "a", "2");
+        drop(sub);
+        let started = Instant::now();
+        router.wait_for_room(|| false);
+        assert!(started.elapsed() < Duration::from_millis(100));
+        // Stopped polling: after the patience it drops deltas instead.
+        let sub = router.subscribe_turn("b", None);
+        delta(&router, "b", "1");
+        delta(&router, "b", "2");
+        let started = Instant::now();
+        router.wait_for_room(|| false);
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        delta(&router, "b", "3");
+        assert!(!router.under_pressure(), "the silent consumer drops now");
+        // A caller waiting for a reply: read on at once.
+        let _other = router.subscribe_turn("c", None);
+        delta(&router, "c", "1");
+        delta(&router, "c", "2");
+        let started = Instant::now();
+        router.wait_for_room(|| true);
+        assert!(started.elapsed() < Duration::from_millis(100));
+        drop(sub);
+    }
+
     #[test]
     fn orphan_channels_are_bounded() {
-        let router = Arc::new(Router::new(10));
+        let router = Arc::new(Router::new(StreamLimits::dropping(10)));
         for i in 0..(ORPHAN_TURN_LIMIT + 50) {
             route(
                 &router,

@@ -17,7 +17,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::task::Waker;
@@ -31,7 +31,7 @@ use tokio::sync::oneshot;
 
 use crate::error::{ClosedReason, Error, ErrorCode, Result, RpcError};
 use crate::handler::{ServerRequestHandler, ServerRequestReply};
-use crate::router::Router;
+use crate::router::{Router, StreamLimits};
 use crate::transport::{ChildProcess, Transport};
 
 /// How many stderr lines a closed-connection error carries, at most.
@@ -72,6 +72,8 @@ pub(crate) struct Shared {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     junk_lines: AtomicU64,
     process: Option<Arc<ChildProcess>>,
+    /// Server requests whose handler has not replied yet.
+    handlers_in_flight: AtomicUsize,
 }
 
 impl std::fmt::Debug for Shared {
@@ -131,7 +133,7 @@ impl Connection {
     pub(crate) fn start(
         transport: Transport,
         handler: Arc<dyn ServerRequestHandler>,
-        delta_bound: usize,
+        limits: StreamLimits,
     ) -> Result<Self> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Protocol("AsyncCodex must be created inside a tokio runtime".into())
@@ -146,7 +148,7 @@ impl Connection {
         let shared = Arc::new(Shared {
             pending: Mutex::default(),
             closed: OnceLock::new(),
-            router: Arc::new(Router::new(delta_bound)),
+            router: Arc::new(Router::new(limits)),
             writer: Mutex::new(Some(tx)),
             next_id: AtomicI64::new(1),
             handler: RwLock::new(handler),
@@ -157,6 +159,7 @@ impl Connection {
             writer_thread: Mutex::new(None),
             junk_lines: AtomicU64::new(0),
             process: process.map(Arc::new),
+            handlers_in_flight: AtomicUsize::new(0),
         });
         {
             let shared2 = Arc::clone(&shared);
@@ -185,6 +188,11 @@ impl Connection {
     /// How many lines from the runtime were not valid JSON-RPC messages.
     pub(crate) fn junk_lines(&self) -> u64 {
         self.shared.junk_lines.load(Ordering::Relaxed)
+    }
+
+    /// Whether a server-request handler is still working on a reply (the runtime waits for it).
+    pub(crate) fn handlers_busy(&self) -> bool {
+        self.shared.handlers_in_flight.load(Ordering::Relaxed) > 0
     }
 
     /// The runtime's process id, when it was spawned by us.
@@ -397,6 +405,15 @@ fn truncate(text: &str, max: usize) -> String {
 }
 
 impl Shared {
+    /// Whether some request waits for its reply.
+    fn replies_awaited(&self) -> bool {
+        !self
+            .pending
+            .lock()
+            .expect("pending lock poisoned")
+            .is_empty()
+    }
+
     /// Records why the connection ended (first cause wins) and fails every waiter with it.
     fn mark_closed(&self, reason: ClosedReason) {
         if self.closed.set(reason).is_err() {
@@ -523,6 +540,7 @@ impl Shared {
         let timeout = *self.handler_timeout.read().expect("handler lock poisoned");
         let shared = Arc::clone(self);
         let method = method.to_string();
+        self.handlers_in_flight.fetch_add(1, Ordering::Relaxed);
         self.runtime.spawn(async move {
             let call = std::panic::AssertUnwindSafe(handler.handle(request)).catch_unwind();
             let outcome = match timeout {
@@ -561,6 +579,7 @@ impl Shared {
                     let _ = writer.send(line);
                 }
             }
+            shared.handlers_in_flight.fetch_sub(1, Ordering::Relaxed);
         });
     }
 }
@@ -604,6 +623,14 @@ fn reader_loop(reader: Box<dyn Read + Send>, shared: &Arc<Shared>) {
                 if unwoken_lines >= WAKE_BATCH_LINES || !reader.buffer().contains(&b'\n') {
                     unwoken_lines = 0;
                     wake.drain(..).for_each(Waker::wake);
+                }
+                if shared.router.under_pressure() {
+                    // Backpressure: a consumer's queue is full. Wake everyone first (the
+                    // consumer we wait for may be among them), then pause reading until it
+                    // catches up; a caller waiting for a reply makes us read on.
+                    unwoken_lines = 0;
+                    wake.drain(..).for_each(Waker::wake);
+                    shared.router.wait_for_room(|| shared.replies_awaited());
                 }
             }
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Per-thread locks that serialize `turn/start` on one thread while other threads go in parallel.
 #[derive(Debug, Default)]
@@ -54,8 +55,9 @@ use serde_json::Value;
 use crate::codex::AsyncCodex;
 use crate::error::{Error, Result};
 use crate::inputs::RunInput;
+use crate::overflow::OverflowPolicy;
 use crate::sandbox::{ApprovalMode, Sandbox};
-use crate::turn::{AsyncTurnHandle, TurnResult};
+use crate::turn::{AsyncTurnHandle, StreamSettings, TurnResult};
 
 /// Generates consuming, `#[must_use]` setters for `Option` fields of an options struct.
 macro_rules! setters {
@@ -269,6 +271,13 @@ pub struct TurnOptions {
     pub source: Option<String>,
     /// The service tier for this turn only.
     pub turn_service_tier: Option<String>,
+    /// This turn's overflow policy (SDK side, not sent); `None` keeps
+    /// [`CodexConfig::overflow`](crate::CodexConfig::overflow).
+    pub overflow: Option<OverflowPolicy>,
+    /// This turn's inactivity watchdog (SDK side, not sent); `None` keeps
+    /// [`CodexConfig::turn_stall_timeout`](crate::CodexConfig::turn_stall_timeout) and
+    /// `Duration::MAX` turns it off for this turn.
+    pub stall_timeout: Option<Duration>,
 }
 setters!(TurnOptions {
     approval_mode: ApprovalMode,
@@ -282,6 +291,8 @@ setters!(TurnOptions {
     summary: proto::ReasoningSummary,
     source: String,
     turn_service_tier: String,
+    overflow: OverflowPolicy,
+    stall_timeout: Duration,
 });
 
 fn check_object(field: &'static str, value: &Option<Value>) -> Result<()> {
@@ -593,6 +604,8 @@ impl AsyncThread {
         options: TurnOptions,
     ) -> Result<AsyncTurnHandle> {
         let params = options.to_params(&self.id, input.into())?;
+        let settings =
+            StreamSettings::resolve(&self.codex, options.overflow, options.stall_timeout);
         let _guard = self.codex.inner.turn_locks.lock(&self.id).await;
         let response = self.codex.call::<requests::TurnStart>(&params).await?;
         let turn_id = response.turn.id;
@@ -602,12 +615,13 @@ impl AsyncThread {
             .conn()
             .shared
             .router
-            .subscribe_turn(&turn_id);
+            .subscribe_turn(&turn_id, settings.overflow);
         Ok(AsyncTurnHandle::new(
             self.codex.clone(),
             self.id.clone(),
             turn_id,
             subscription,
+            settings,
         ))
     }
 
@@ -628,7 +642,7 @@ impl AsyncThread {
     /// ```
     pub async fn turn_handle(&self, turn_id: &str) -> Result<AsyncTurnHandle> {
         let router = &self.codex.inner.conn().shared.router;
-        let subscription = router.subscribe_turn(turn_id);
+        let subscription = router.subscribe_turn(turn_id, None);
         if let Some(result) = self.finished_turn_from_history(turn_id).await? {
             return Ok(AsyncTurnHandle::finished(
                 self.codex.clone(),
@@ -655,6 +669,7 @@ impl AsyncThread {
             self.id.clone(),
             turn_id.to_string(),
             subscription,
+            StreamSettings::resolve(&self.codex, None, None),
         ))
     }
 
@@ -792,12 +807,13 @@ impl AsyncThread {
                 })
             }
         };
-        let subscription = router.subscribe_turn(&turn_id);
+        let subscription = router.subscribe_turn(&turn_id, None);
         Ok(AsyncTurnHandle::new(
             self.codex.clone(),
             self.id.clone(),
             turn_id,
             subscription,
+            StreamSettings::resolve(&self.codex, None, None),
         ))
     }
 }

@@ -1,8 +1,10 @@
 //! Turns: `AsyncTurnHandle` (stream, steer, interrupt, run) and `TurnResult`.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use openai_codex_protocol::{self as proto, requests, ServerNotification};
@@ -10,6 +12,7 @@ use openai_codex_protocol::{self as proto, requests, ServerNotification};
 use crate::codex::AsyncCodex;
 use crate::error::{Error, Result, TurnFailed};
 use crate::inputs::Input;
+use crate::overflow::OverflowPolicy;
 use crate::router::{TurnEvent, TurnSubscription};
 
 /// What a finished turn produced.
@@ -167,8 +170,37 @@ impl Collector {
     }
 }
 
+/// How one turn's streams behave: the turn's own settings, else the client's.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct StreamSettings {
+    /// The overflow policy of the handle's subscriptions (`None`: the client's).
+    pub(crate) overflow: Option<OverflowPolicy>,
+    /// The inactivity watchdog (`None`: off).
+    pub(crate) stall_timeout: Option<Duration>,
+}
+
+impl StreamSettings {
+    /// The client's defaults, overridden by whatever the turn's options set.
+    pub(crate) fn resolve(
+        codex: &AsyncCodex,
+        overflow: Option<OverflowPolicy>,
+        stall_timeout: Option<Duration>,
+    ) -> Self {
+        let stall_timeout = match stall_timeout {
+            Some(Duration::MAX) => None,
+            Some(limit) => Some(limit),
+            None => codex.inner.config.turn_stall_timeout,
+        };
+        Self {
+            overflow,
+            stall_timeout,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct HandleState {
+    settings: StreamSettings,
     /// The handle's own subscriber: everything since the turn started. A stream borrows it and
     /// gives it back when dropped, so a later `stream()`/`run()` continues where it stopped.
     subscription: Mutex<Option<TurnSubscription>>,
@@ -188,17 +220,20 @@ pub struct AsyncTurnHandle {
 }
 
 impl AsyncTurnHandle {
+    /// A handle over a subscription made with `settings.overflow`.
     pub(crate) fn new(
         codex: AsyncCodex,
         thread_id: String,
         id: String,
         subscription: TurnSubscription,
+        settings: StreamSettings,
     ) -> Self {
         Self {
             codex,
             thread_id,
             id,
             state: Arc::new(HandleState {
+                settings,
                 subscription: Mutex::new(Some(subscription)),
                 collector: Mutex::default(),
             }),
@@ -212,6 +247,10 @@ impl AsyncTurnHandle {
             thread_id,
             id: result.id.clone(),
             state: Arc::new(HandleState {
+                settings: StreamSettings {
+                    overflow: None,
+                    stall_timeout: None,
+                },
                 subscription: Mutex::new(None),
                 collector: Mutex::new(Collector {
                     result: Some(result),
@@ -315,7 +354,7 @@ impl AsyncTurnHandle {
                             .conn()
                             .shared
                             .router
-                            .subscribe_turn(&self.id),
+                            .subscribe_turn(&self.id, self.state.settings.overflow),
                     ),
                     Some(Collector::default()),
                 ),
@@ -326,6 +365,11 @@ impl AsyncTurnHandle {
             state: Arc::clone(&self.state),
             turn_id: self.id.clone(),
             replay: own,
+            codex: self.codex.clone(),
+            thread_id: self.thread_id.clone(),
+            watchdog: None,
+            armed: false,
+            stalled: false,
         }
     }
 
@@ -422,6 +466,11 @@ impl AsyncTurnHandle {
 }
 
 /// A stream of one turn's events (see [`AsyncTurnHandle::stream`]).
+///
+/// With a stall timeout set (`CodexConfig::turn_stall_timeout`, `TurnOptions::stall_timeout`),
+/// a stream that waits that long without an event of its turn yields [`Error::Stalled`] once,
+/// asks the runtime to interrupt the turn, and ends. The time a server-request handler of the
+/// client spends on a reply (an approval waiting for a person) does not count.
 #[derive(Debug)]
 pub struct TurnStream {
     subscription: Option<TurnSubscription>,
@@ -430,16 +479,91 @@ pub struct TurnStream {
     /// The collector of a stream that replays the turn beside the handle's own subscriber
     /// (`None` for the handle's own, which feeds the shared collector).
     replay: Option<Collector>,
+    codex: AsyncCodex,
+    thread_id: String,
+    /// Armed while the stream waits; made on the first wait (it needs the tokio timer, which a
+    /// blocking caller only has inside `poll`).
+    watchdog: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether the watchdog counts from an earlier wait (no event since).
+    armed: bool,
+    stalled: bool,
+}
+
+impl TurnStream {
+    /// Called when the subscription has nothing: arms or checks the watchdog. `true` when the
+    /// turn has been silent for the whole stall timeout.
+    fn stalled_now(&mut self, cx: &mut Context<'_>, armed: bool) -> bool {
+        let Some(limit) = self.state.settings.stall_timeout else {
+            return false;
+        };
+        let deadline = tokio::time::Instant::now()
+            .checked_add(limit)
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
+        let sleep = self
+            .watchdog
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if !armed {
+            sleep.as_mut().reset(deadline);
+        }
+        if sleep.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        if self.codex.inner.conn().handlers_busy() {
+            // A handler is still deciding (a person may be reading an approval): the runtime
+            // waits for us, so its silence is not a stall. Look again one period later.
+            sleep.as_mut().reset(deadline);
+            let _ = sleep.as_mut().poll(cx);
+            return false;
+        }
+        true
+    }
+
+    fn stall(&mut self) -> Error {
+        self.stalled = true;
+        let limit = self.state.settings.stall_timeout.unwrap_or_default();
+        tracing::warn!(turn_id = %self.turn_id, ?limit, "turn stalled; interrupting it");
+        let codex = self.codex.clone();
+        let params = proto::TurnInterruptParams {
+            thread_id: self.thread_id.clone(),
+            turn_id: self.turn_id.clone(),
+        };
+        // The interrupt goes out even when the caller drops everything after the error; the
+        // runtime then ends the turn with status `interrupted`.
+        tokio::spawn(async move {
+            if let Err(error) = codex.call::<requests::TurnInterrupt>(&params).await {
+                tracing::debug!(%error, "interrupting a stalled turn failed");
+            }
+        });
+        Error::Stalled {
+            turn_id: self.turn_id.clone(),
+            after: limit,
+        }
+    }
 }
 
 impl Stream for TurnStream {
     type Item = Result<TurnEvent>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.stalled {
+            return Poll::Ready(None);
+        }
         let Some(subscription) = self.subscription.as_mut() else {
             return Poll::Ready(None);
         };
-        match Pin::new(subscription).poll_next(cx) {
+        let polled = Pin::new(subscription).poll_next(cx);
+        // The watchdog counts from the first wait after an event.
+        if polled.is_pending() {
+            let armed = self.armed;
+            if self.stalled_now(cx, armed) {
+                let error = self.stall();
+                return Poll::Ready(Some(Err(error)));
+            }
+            self.armed = true;
+            return Poll::Pending;
+        }
+        self.armed = false;
+        match polled {
             Poll::Ready(Some(Ok(event))) => {
                 if let TurnEvent::Notification(n) = &event {
                     let this = &mut *self;

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use openai_codex::types::{ServerNotification, ServerRequest, TurnStatus};
 use openai_codex::{
-    retry_on_overload, AsyncCodex, CodexConfig, Error, ErrorKind, GlobalEvent, RetryOptions,
-    ThreadListOptions, ThreadStartOptions, TurnEvent, TurnOptions,
+    retry_on_overload, AsyncCodex, CodexConfig, Error, ErrorKind, GlobalEvent, OverflowPolicy,
+    RetryOptions, ThreadListOptions, ThreadStartOptions, TurnEvent, TurnOptions,
 };
 use openai_codex_testkit::fake_server::{
     fake_app_server_bin, FakeScenario, RUNTIME_OVERLOAD_MESSAGE,
@@ -387,9 +387,13 @@ async fn sixty_four_concurrent_turns_are_never_misrouted() {
 #[tokio::test]
 async fn a_slow_consumer_gets_a_lag_marker_but_every_essential_event() {
     let scenario = FakeScenario::new().deltas(5000).delta_text("d");
-    let codex = AsyncCodex::new(config(&scenario).stream_buffer(64))
-        .await
-        .unwrap();
+    let codex = AsyncCodex::new(
+        config(&scenario)
+            .stream_buffer(64)
+            .overflow(OverflowPolicy::DropDeltas),
+    )
+    .await
+    .unwrap();
     let thread = codex
         .thread_start(ThreadStartOptions::default())
         .await

@@ -33,6 +33,8 @@
 //! | `never_answer` | `[]` | methods whose requests are never answered |
 //! | `exit_mid_turn` | none | `{"after_deltas": N, "code": 1, "stderr": ""}`: after N deltas of a turn (or at the end of its deltas when it has fewer) flush stdout, write `stderr` to stderr and exit with `code` |
 //! | `fail_turn` | none | `true` or a `TurnError` object: after the deltas, `error` + `turn/completed` with status `failed` |
+//! | `duplicate_completion` | false | a normal turn's `turn/completed` is sent twice, byte for byte the same (a late duplicate or a replay) |
+//! | `go_silent` | false | after its deltas the turn sends nothing more (no item completion, no `turn/completed`) until `turn/interrupt`, which ends it as `interrupted` |
 //! | `echo_requests` | false | each request is echoed first as the notification `fake/request {id, method, params}` |
 //! | `login_outcome` | `"success"` | browser/device-code logins: `success`, `failure`, `pending` (until `account/login/cancel`), `success_before_response` |
 //! | `version` | `"0.163.0"` | version in `--version` and in the `initialize` user agent |
@@ -315,6 +317,18 @@ impl FakeScenario {
     #[must_use]
     pub fn fail_turn(self, turn_error: Value) -> Self {
         self.set("fail_turn", turn_error)
+    }
+
+    /// `duplicate_completion`: send a normal turn's `turn/completed` twice, identical.
+    #[must_use]
+    pub fn duplicate_completion(self, on: bool) -> Self {
+        self.set("duplicate_completion", json!(on))
+    }
+
+    /// `go_silent`: after its deltas the turn sends nothing until `turn/interrupt`.
+    #[must_use]
+    pub fn go_silent(self, on: bool) -> Self {
+        self.set("go_silent", json!(on))
     }
 
     /// `echo_requests`: echo each request as the notification `fake/request`.

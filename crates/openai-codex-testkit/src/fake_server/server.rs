@@ -29,6 +29,8 @@ enum Stage {
     /// Waiting for the client's reply to this server request.
     Request(i64),
     Streaming,
+    /// Deltas done, nothing more until `turn/interrupt` (`go_silent`).
+    Silent,
 }
 
 enum Finish {
@@ -972,7 +974,10 @@ impl Server {
                 let (n, done) = self.stream_deltas(i, want as u64, ms)?;
                 emitted += n as usize;
                 progressed = true;
-                if done {
+                if done && self.turns[i].sc.go_silent {
+                    self.turns[i].stage = Stage::Silent;
+                    i += 1;
+                } else if done {
                     self.finish_turn(i, &Finish::Normal)?;
                 } else {
                     i += 1;
@@ -1086,11 +1091,12 @@ impl Server {
                     "thread/status/changed",
                     &json!({"threadId": thread_id, "status": {"type": "idle"}}),
                 )?;
-                self.notify(
-                    "turn/completed",
-                    &json!({"threadId": thread_id,
-                            "turn": shapes::turn_json(turn_id, "completed", vec![item], "summary", Value::Null, times, None)}),
-                )?;
+                let completed = json!({"threadId": thread_id,
+                        "turn": shapes::turn_json(turn_id, "completed", vec![item], "summary", Value::Null, times, None)});
+                self.notify("turn/completed", &completed)?;
+                if t.sc.duplicate_completion {
+                    self.notify("turn/completed", &completed)?;
+                }
             }
             (Finish::Interrupted, _) => {
                 self.notify(

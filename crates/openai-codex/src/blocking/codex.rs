@@ -204,6 +204,12 @@ impl Codex {
         self.inner.codex.junk_lines()
     }
 
+    /// How many `turn/completed` notifications arrived for a turn that had already completed
+    /// (logged, never delivered).
+    pub fn duplicate_completions(&self) -> u64 {
+        self.inner.codex.duplicate_completions()
+    }
+
     /// Whether the connection is closed (by [`Codex::close`] or because the runtime exited).
     pub fn is_closed(&self) -> bool {
         self.inner.codex.is_closed()
