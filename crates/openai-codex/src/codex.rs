@@ -48,10 +48,13 @@ pub(crate) struct ClientInner {
 }
 
 impl AsyncCodex {
-    /// Starts the runtime resolved from `config` and runs the `initialize` handshake.
+    /// Starts the runtime resolved from `config` (installing the pinned one first when none is
+    /// found, see [`CodexConfig::resolve_or_install`]), runs the `initialize` handshake and checks
+    /// the runtime's version against [`CodexConfig::version_policy`].
     ///
     /// # Errors
-    /// [`Error::RuntimeNotFound`] / [`Error::Spawn`] when the runtime cannot start; a
+    /// [`Error::RuntimeNotFound`] / [`Error::RuntimeInstall`] / [`Error::Spawn`] when the runtime
+    /// cannot start; [`Error::RuntimeVersionMismatch`] when its version does not fit the policy; a
     /// [`Error::TransportClosed`] carrying the runtime's stderr when it exits during start-up;
     /// [`Error::Timeout`] when it does not answer `initialize` within the request timeout.
     ///
@@ -69,7 +72,14 @@ impl AsyncCodex {
     pub async fn new(config: CodexConfig) -> Result<Self> {
         let transport = match &config.endpoint {
             Some(endpoint) => Transport::connect(endpoint).await?,
-            None => Transport::spawn_stdio(&config)?,
+            None => {
+                // Resolving may download the runtime (minutes on a slow line): keep it off async
+                // threads.
+                let spawn_config = config.clone();
+                tokio::task::spawn_blocking(move || Transport::spawn_stdio(&spawn_config))
+                    .await
+                    .map_err(|e| Error::Protocol(format!("runtime start-up task failed: {e}")))??
+            }
         };
         Self::with_transport(config, transport).await
     }
@@ -197,12 +207,28 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub async fn with_transport(config: CodexConfig, transport: Transport) -> Result<Self> {
+        let launched = transport.launched.clone();
         let conn = Connection::start(
             transport,
             Arc::new(DeclineAll),
             StreamLimits::from_config(&config),
         )?;
-        let metadata = match crate::metadata::initialize(&conn, &config).await {
+        let checked = crate::metadata::initialize(&conn, &config)
+            .await
+            .and_then(|mut metadata| {
+                if let Some((path, source)) = launched {
+                    metadata.binary = Some(path);
+                    metadata.binary_source = Some(source);
+                }
+                crate::version::check(
+                    config.version_policy,
+                    &metadata.server_version,
+                    metadata.binary.as_deref(),
+                    metadata.binary_source,
+                )?;
+                Ok(metadata)
+            });
+        let metadata = match checked {
             Ok(metadata) => metadata,
             Err(error) => {
                 let grace = config.shutdown_grace;

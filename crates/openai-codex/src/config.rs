@@ -3,12 +3,18 @@
 //! The binary is resolved in a fixed, documented order (see [`CodexConfig::resolve_binary`]):
 //! 1. [`CodexConfig::codex_bin`], when set;
 //! 2. the `CODEX_BIN` environment variable, when set and non-empty;
-//! 3. the project-pinned runtime installed by `cargo xtask runtime` (or the folder named by
-//!    `OPENAI_CODEX_RUNTIME_DIR`), when present;
-//! 4. `codex` on `PATH`.
+//! 3. the project-pinned runtime installed by `cargo xtask runtime` into this repository's
+//!    `target/codex-runtime/` (known only to builds made inside the SDK's own repository);
+//! 4. the pinned runtime in the per-user store ([`crate::runtime::user_store`]:
+//!    [`CodexConfig::runtime_dir`], `OPENAI_CODEX_RUNTIME_DIR`, or the user's cache folder; an
+//!    explicit store replaces step 3 too);
+//! 5. with the `install` feature and [`CodexConfig::install_runtime`] on (the default): the pinned
+//!    runtime, downloaded into that store now (one log line says so);
+//! 6. `codex` on `PATH`.
 //!
 //! Whichever binary is used, its sibling `codex-path/` and `codex-resources/` folders (when present)
-//! go first on the child's `PATH`, so the runtime finds its bundled `rg` and `bwrap`.
+//! go first on the child's `PATH`, so the runtime finds its bundled `rg` and `bwrap`. After the
+//! `initialize` handshake the runtime's version passes the [`VersionPolicy`] gate.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -17,6 +23,8 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::overflow::OverflowPolicy;
+use crate::runtime;
+pub use crate::version::VersionPolicy;
 
 /// The runtime version this SDK is generated against and pinned to.
 pub const PINNED_RUNTIME_VERSION: &str = "0.163.0";
@@ -100,6 +108,25 @@ pub struct CodexConfig {
     /// ([`TurnOptions::stall_timeout`](crate::TurnOptions::stall_timeout)). Time spent by the
     /// client's server-request handlers (an approval waiting for a person) does not count.
     pub turn_stall_timeout: Option<Duration>,
+    /// Whether a client that finds no pinned runtime installs it into the per-user store before
+    /// it falls back to `codex` on `PATH` (feature `install`). `OPENAI_CODEX_NO_INSTALL=1` turns
+    /// it off for the whole machine.
+    pub install_runtime: bool,
+    /// The runtime store to look in and install into, instead of `OPENAI_CODEX_RUNTIME_DIR` or
+    /// the user's cache folder. When set (here or by that variable), the project-pinned folder
+    /// is not consulted.
+    pub runtime_dir: Option<PathBuf>,
+    /// The package index to install from (simple API root, like `https://pypi.org/simple`);
+    /// default: `OPENAI_CODEX_INDEX_URL`, else PyPI.
+    pub package_index: Option<String>,
+    /// A local `openai-codex-cli-bin` wheel to install instead of downloading one; default:
+    /// `OPENAI_CODEX_RUNTIME_WHEEL`.
+    pub runtime_wheel: Option<PathBuf>,
+    /// The SHA-256 (hex) the installed wheel must have instead of the digest pinned in the SDK,
+    /// for a wheel you built or repackaged; default: `OPENAI_CODEX_RUNTIME_SHA256`.
+    pub runtime_sha256: Option<String>,
+    /// Which runtime versions are accepted after `initialize` (default: the pinned minor).
+    pub version_policy: VersionPolicy,
 }
 
 /// Whether an environment variable's value should stay out of `Debug` output.
@@ -143,6 +170,12 @@ impl std::fmt::Debug for CodexConfig {
             .field("overflow", &self.overflow)
             .field("slow_consumer_timeout", &self.slow_consumer_timeout)
             .field("turn_stall_timeout", &self.turn_stall_timeout)
+            .field("install_runtime", &self.install_runtime)
+            .field("runtime_dir", &self.runtime_dir)
+            .field("package_index", &self.package_index)
+            .field("runtime_wheel", &self.runtime_wheel)
+            .field("runtime_sha256", &self.runtime_sha256)
+            .field("version_policy", &self.version_policy)
             .finish()
     }
 }
@@ -168,6 +201,12 @@ impl Default for CodexConfig {
             overflow: OverflowPolicy::Backpressure,
             slow_consumer_timeout: DEFAULT_SLOW_CONSUMER_TIMEOUT,
             turn_stall_timeout: Some(DEFAULT_TURN_STALL_TIMEOUT),
+            install_runtime: true,
+            runtime_dir: None,
+            package_index: None,
+            runtime_wheel: None,
+            runtime_sha256: None,
+            version_policy: VersionPolicy::default(),
         }
     }
 }
@@ -481,7 +520,104 @@ impl CodexConfig {
         self
     }
 
-    /// Finds the runtime binary in the documented order (see the module docs).
+    /// Turns installing the pinned runtime on or off (on by default; see
+    /// [`CodexConfig::install_runtime`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// // A site that must not download: the pinned folders, then `codex` on PATH.
+    /// let config = CodexConfig::default().install_runtime(false);
+    /// assert!(!config.install_runtime);
+    /// ```
+    #[must_use]
+    pub fn install_runtime(mut self, install: bool) -> Self {
+        self.install_runtime = install;
+        self
+    }
+
+    /// Uses this runtime store (one folder per version) instead of the per-user one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().runtime_dir("/opt/my-app/codex-runtimes");
+    /// ```
+    #[must_use]
+    pub fn runtime_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.runtime_dir = Some(dir.into());
+        self
+    }
+
+    /// Installs from this package index (a mirror's simple API root).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().package_index("https://pypi.mirror.example/simple");
+    /// ```
+    #[must_use]
+    pub fn package_index(mut self, url: impl Into<String>) -> Self {
+        self.package_index = Some(url.into());
+        self
+    }
+
+    /// Installs this local wheel file instead of downloading one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default()
+    ///     .runtime_wheel("wheels/openai_codex_cli_bin-0.163.0-py3-none-manylinux_2_17_x86_64.whl");
+    /// ```
+    #[must_use]
+    pub fn runtime_wheel(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime_wheel = Some(path.into());
+        self
+    }
+
+    /// Requires the installed wheel to have this SHA-256 (hex) instead of the pinned digest.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default()
+    ///     .runtime_sha256("76db41fb07fdf9ddacbe892b48d21dfde270031ec0f5666b5e558114355f006d");
+    /// ```
+    #[must_use]
+    pub fn runtime_sha256(mut self, hex: impl Into<String>) -> Self {
+        self.runtime_sha256 = Some(hex.into());
+        self
+    }
+
+    /// Sets which runtime versions are accepted after `initialize`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::{config::VersionPolicy, CodexConfig};
+    ///
+    /// let config = CodexConfig::default().version_policy(VersionPolicy::Exact);
+    /// assert_eq!(config.version_policy, VersionPolicy::Exact);
+    /// ```
+    #[must_use]
+    pub fn version_policy(mut self, policy: VersionPolicy) -> Self {
+        self.version_policy = policy;
+        self
+    }
+
+    /// Finds the runtime binary in the documented order (see the module docs), without
+    /// installing anything: when only step 5 (installing) is left, this reports not found.
     ///
     /// # Errors
     /// [`Error::RuntimeNotFound`] naming every place looked, and the command that installs the
@@ -498,22 +634,151 @@ impl CodexConfig {
     /// }
     /// ```
     pub fn resolve_binary(&self) -> Result<ResolvedBinary> {
-        resolve_binary(self.codex_bin.as_deref(), std::env::var_os("CODEX_BIN"))
+        self.lookup(false)
+    }
+
+    /// [`CodexConfig::resolve_binary`], installing the pinned runtime when nothing pinned is
+    /// found and installing is allowed. This is what [`crate::AsyncCodex::new`] runs; it blocks
+    /// for the download (~140 MB), so call it off async threads.
+    ///
+    /// # Errors
+    /// As [`CodexConfig::resolve_binary`], plus [`Error::RuntimeInstall`] when the install fails
+    /// and no `codex` is on `PATH` either.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let found = CodexConfig::default().resolve_or_install()?;
+    /// println!("{}", found.path.display());
+    /// # Ok::<(), openai_codex::Error>(())
+    /// ```
+    pub fn resolve_or_install(&self) -> Result<ResolvedBinary> {
+        self.lookup(true)
+    }
+
+    /// Whether step 5 (installing) may run: the feature is built in, the knob is on and
+    /// `OPENAI_CODEX_NO_INSTALL` does not forbid it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// assert!(!CodexConfig::default().install_runtime(false).installs_runtime());
+    /// ```
+    pub fn installs_runtime(&self) -> bool {
+        cfg!(feature = "install") && self.install_runtime && !runtime::install_forbidden_by_env()
+    }
+
+    /// The stores looked in: the project store (unless a store is named explicitly) and the
+    /// per-user store.
+    fn stores(&self) -> (Option<PathBuf>, Option<PathBuf>) {
+        match &self.runtime_dir {
+            Some(dir) => (None, Some(dir.clone())),
+            None if std::env::var_os(runtime::RUNTIME_DIR_ENV).is_some_and(|d| !d.is_empty()) => {
+                (None, runtime::user_store())
+            }
+            None => (runtime::project_store(), runtime::user_store()),
+        }
+    }
+
+    fn lookup(&self, install: bool) -> Result<ResolvedBinary> {
+        let mut steps = Lookup::new(self.codex_bin.as_deref(), std::env::var_os("CODEX_BIN"))?;
+        if let Some(found) = steps.found.take() {
+            return Ok(found);
+        }
+        let (project, user) = self.stores();
+        if let Some(found) = steps.stores(project.as_deref(), user.as_deref()) {
+            return Ok(found);
+        }
+        if install && self.installs_runtime() {
+            match self.install_now() {
+                Ok(found) => return Ok(found),
+                Err(error) => {
+                    // A runtime on PATH still beats no runtime; the version gate judges it.
+                    if let Some(found) = find_on_path("codex") {
+                        tracing::warn!(
+                            "installing the pinned codex runtime failed ({error}); using {} from PATH",
+                            found.display()
+                        );
+                        return Ok(resolved(found, BinarySource::Path));
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        steps.path_or_not_found(self.installs_runtime(), find_on_path("codex"))
+    }
+
+    #[cfg(feature = "install")]
+    fn install_now(&self) -> Result<ResolvedBinary> {
+        let installer = runtime::Installer::from_config(self);
+        tracing::info!(
+            "no pinned codex runtime {PINNED_RUNTIME_VERSION} found; installing it from the {} into {}",
+            installer.source_description(),
+            installer
+                .target_store()
+                .map(|s| s.display().to_string())
+                .unwrap_or_else(|_| "(no store)".into())
+        );
+        let installed = installer.install()?;
+        let source = if installed.fresh {
+            BinarySource::Installed
+        } else {
+            BinarySource::Cache
+        };
+        Ok(resolved(installed.binary, source))
+    }
+
+    #[cfg(not(feature = "install"))]
+    fn install_now(&self) -> Result<ResolvedBinary> {
+        unreachable!("installs_runtime() is false without the `install` feature")
     }
 }
 
 /// How the runtime binary was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum BinarySource {
     /// [`CodexConfig::codex_bin`].
     Config,
     /// The `CODEX_BIN` environment variable.
     EnvVar,
-    /// The project-pinned runtime (`cargo xtask runtime` or `OPENAI_CODEX_RUNTIME_DIR`).
+    /// The project-pinned runtime (`cargo xtask runtime`, in the SDK's repository).
     Pinned,
+    /// The pinned runtime, already in the per-user store.
+    Cache,
+    /// The pinned runtime, installed into the per-user store by this lookup.
+    Installed,
     /// `codex` found on `PATH`.
     Path,
+    /// [`CodexConfig::launch_args_override`]: the argv was given whole.
+    LaunchOverride,
+}
+
+impl BinarySource {
+    /// How a user would say where the binary came from, for messages.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::config::BinarySource;
+    ///
+    /// assert_eq!(BinarySource::Path.describe(), "found on PATH");
+    /// ```
+    pub fn describe(self) -> &'static str {
+        match self {
+            BinarySource::Config => "set by CodexConfig::codex_bin",
+            BinarySource::EnvVar => "set by the CODEX_BIN environment variable",
+            BinarySource::Pinned => "the project-pinned runtime (cargo xtask runtime)",
+            BinarySource::Cache => "the pinned runtime in the per-user store",
+            BinarySource::Installed => "installed just now into the per-user store",
+            BinarySource::Path => "found on PATH",
+            BinarySource::LaunchOverride => "given by CodexConfig::launch_args_override",
+        }
+    }
 }
 
 /// A resolved runtime binary and the helper folders that go first on its `PATH`.
@@ -527,72 +792,102 @@ pub struct ResolvedBinary {
     pub path_prepend: Vec<PathBuf>,
 }
 
-/// The folder the project installs the pinned runtime into (`cargo xtask runtime`), or the one
-/// named by `OPENAI_CODEX_RUNTIME_DIR`. It holds `codex_cli_bin/bin/codex`.
-///
-/// # Examples
-///
-/// ```
-/// let dir = openai_codex::config::pinned_runtime_dir();
-/// println!("the pinned runtime lives in {}", dir.display());
-/// ```
-pub fn pinned_runtime_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("OPENAI_CODEX_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    // This crate sits at <workspace>/crates/openai-codex; the pinned runtime is installed under
-    // the workspace's target folder so a clean clone needs no global install.
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/codex-runtime")
-        .join(PINNED_RUNTIME_VERSION)
+/// The steps of the lookup that need no installer, with the trail of places looked.
+struct Lookup {
+    looked: Vec<String>,
+    found: Option<ResolvedBinary>,
 }
 
-fn pinned_binary() -> PathBuf {
-    pinned_runtime_dir()
-        .join("codex_cli_bin")
-        .join("bin")
-        .join(if cfg!(windows) { "codex.exe" } else { "codex" })
-}
+impl Lookup {
+    fn new(explicit: Option<&Path>, env_bin: Option<OsString>) -> Result<Self> {
+        if let Some(path) = explicit {
+            if path.is_file() {
+                return Ok(Self::found(resolved(
+                    path.to_path_buf(),
+                    BinarySource::Config,
+                )));
+            }
+            return Err(Error::RuntimeNotFound {
+                looked: vec![format!("CodexConfig::codex_bin = {}", path.display())],
+                hint: "fix CodexConfig::codex_bin to point at an existing codex executable".into(),
+            });
+        }
+        if let Some(value) = env_bin.filter(|v| !v.is_empty()) {
+            let path = PathBuf::from(value);
+            if path.is_file() {
+                return Ok(Self::found(resolved(path, BinarySource::EnvVar)));
+            }
+            return Err(Error::RuntimeNotFound {
+                looked: vec![format!("CODEX_BIN = {}", path.display())],
+                hint: "fix or unset the CODEX_BIN environment variable".into(),
+            });
+        }
+        Ok(Self {
+            looked: vec![
+                "CodexConfig::codex_bin (unset)".to_string(),
+                "CODEX_BIN (unset)".to_string(),
+            ],
+            found: None,
+        })
+    }
 
-fn resolve_binary(explicit: Option<&Path>, env_bin: Option<OsString>) -> Result<ResolvedBinary> {
-    let mut looked = Vec::new();
-    if let Some(path) = explicit {
-        if path.is_file() {
-            return Ok(resolved(path.to_path_buf(), BinarySource::Config));
+    fn found(found: ResolvedBinary) -> Self {
+        Self {
+            looked: Vec::new(),
+            found: Some(found),
         }
-        return Err(Error::RuntimeNotFound {
-            looked: vec![format!("CodexConfig::codex_bin = {}", path.display())],
-            hint: "fix CodexConfig::codex_bin to point at an existing codex executable".into(),
-        });
     }
-    if let Some(value) = env_bin.filter(|v| !v.is_empty()) {
-        let path = PathBuf::from(value);
-        if path.is_file() {
-            return Ok(resolved(path, BinarySource::EnvVar));
+
+    fn stores(&mut self, project: Option<&Path>, user: Option<&Path>) -> Option<ResolvedBinary> {
+        if let Some(store) = project {
+            // xtask's installs predate the marker file; the folder only ever appears by rename.
+            let bin = runtime::binary_in(&store.join(PINNED_RUNTIME_VERSION));
+            if bin.is_file() {
+                return Some(resolved(bin, BinarySource::Pinned));
+            }
+            self.looked
+                .push(format!("project-pinned runtime {}", bin.display()));
         }
-        return Err(Error::RuntimeNotFound {
-            looked: vec![format!("CODEX_BIN = {}", path.display())],
-            hint: "fix or unset the CODEX_BIN environment variable".into(),
-        });
+        match user {
+            Some(store) => {
+                if let Some(bin) = runtime::installed_binary(store, PINNED_RUNTIME_VERSION) {
+                    return Some(resolved(bin, BinarySource::Cache));
+                }
+                self.looked.push(format!(
+                    "per-user store {}",
+                    store.join(PINNED_RUNTIME_VERSION).display()
+                ));
+            }
+            None => self
+                .looked
+                .push("per-user store (no cache folder for this user)".into()),
+        }
+        None
     }
-    looked.push("CodexConfig::codex_bin (unset)".to_string());
-    looked.push("CODEX_BIN (unset)".to_string());
-    let pinned = pinned_binary();
-    if pinned.is_file() {
-        return Ok(resolved(pinned, BinarySource::Pinned));
+
+    fn path_or_not_found(
+        mut self,
+        installs: bool,
+        on_path: Option<PathBuf>,
+    ) -> Result<ResolvedBinary> {
+        if let Some(found) = on_path {
+            return Ok(resolved(found, BinarySource::Path));
+        }
+        self.looked.push("`codex` on PATH".to_string());
+        let how = if installs {
+            "`AsyncCodex::new` installs it"
+        } else {
+            "installing is off (CodexConfig::install_runtime / OPENAI_CODEX_NO_INSTALL / no `install` feature)"
+        };
+        Err(Error::RuntimeNotFound {
+            looked: self.looked,
+            hint: format!(
+                "install the pinned runtime {PINNED_RUNTIME_VERSION} with `cargo install openai-codex` \
+                 then `openai-codex install` (or `cargo xtask runtime` in the SDK's repository); \
+                 {how}; or set CODEX_BIN / CodexConfig::codex_bin"
+            ),
+        })
     }
-    looked.push(format!("pinned runtime {}", pinned.display()));
-    if let Some(found) = find_on_path("codex") {
-        return Ok(resolved(found, BinarySource::Path));
-    }
-    looked.push("`codex` on PATH".to_string());
-    Err(Error::RuntimeNotFound {
-        looked,
-        hint: format!(
-            "run `cargo xtask runtime` in this repository to install the pinned runtime \
-             {PINNED_RUNTIME_VERSION}, or set CODEX_BIN / CodexConfig::codex_bin"
-        ),
-    })
 }
 
 fn resolved(path: PathBuf, source: BinarySource) -> ResolvedBinary {
@@ -644,7 +939,9 @@ mod tests {
 
     #[test]
     fn explicit_missing_binary_names_the_field() {
-        let err = resolve_binary(Some(Path::new("/nonexistent/codex")), None).unwrap_err();
+        let err = Lookup::new(Some(Path::new("/nonexistent/codex")), None)
+            .err()
+            .unwrap();
         let text = err.to_string();
         assert!(text.contains("CodexConfig::codex_bin"), "{text}");
         assert!(text.contains("/nonexistent/codex"), "{text}");
@@ -657,10 +954,57 @@ mod tests {
         std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
         std::fs::create_dir_all(dir.path().join("codex-path")).unwrap();
         std::fs::write(&bin, b"").unwrap();
-        let found = resolve_binary(None, Some(bin.clone().into_os_string())).unwrap();
+        let found = Lookup::new(None, Some(bin.clone().into_os_string()))
+            .unwrap()
+            .found
+            .unwrap();
         assert_eq!(found.source, BinarySource::EnvVar);
         assert_eq!(found.path, bin);
         assert_eq!(found.path_prepend, vec![dir.path().join("codex-path")]);
+    }
+
+    #[test]
+    fn project_store_then_user_store_then_the_not_found_hint() {
+        let project = tempfile::tempdir().unwrap();
+        let user = tempfile::tempdir().unwrap();
+        let mut steps = Lookup::new(None, None).unwrap();
+        assert!(steps
+            .stores(Some(project.path()), Some(user.path()))
+            .is_none());
+        // A user-store folder without its marker is a half-finished install: not used.
+        let cached = runtime::binary_in(&user.path().join(PINNED_RUNTIME_VERSION));
+        std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
+        std::fs::write(&cached, b"").unwrap();
+        assert!(steps.stores(None, Some(user.path())).is_none());
+        std::fs::write(
+            user.path().join(PINNED_RUNTIME_VERSION).join("INSTALLED"),
+            b"{}",
+        )
+        .unwrap();
+        let found = steps
+            .stores(Some(project.path()), Some(user.path()))
+            .unwrap();
+        assert_eq!((found.source, found.path), (BinarySource::Cache, cached));
+        let pinned = runtime::binary_in(&project.path().join(PINNED_RUNTIME_VERSION));
+        std::fs::create_dir_all(pinned.parent().unwrap()).unwrap();
+        std::fs::write(&pinned, b"").unwrap();
+        let found = steps
+            .stores(Some(project.path()), Some(user.path()))
+            .unwrap();
+        assert_eq!((found.source, found.path), (BinarySource::Pinned, pinned));
+    }
+
+    #[test]
+    fn not_found_names_the_install_command_and_the_knob() {
+        let mut steps = Lookup::new(None, None).unwrap();
+        steps.looked.push("somewhere".into());
+        let text = steps
+            .path_or_not_found(false, None)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("openai-codex install"), "{text}");
+        assert!(text.contains("installing is off"), "{text}");
+        assert!(text.contains("somewhere"), "{text}");
     }
 
     #[test]

@@ -279,6 +279,26 @@ pub enum Error {
         /// The command or setting that fixes it.
         hint: String,
     },
+    /// The pinned runtime could not be installed (and no `codex` is on `PATH` to fall back to).
+    #[error("cannot install the Codex runtime: {0}")]
+    RuntimeInstall(#[source] Box<crate::runtime::InstallError>),
+    /// The runtime reported a version outside [`crate::config::VersionPolicy`].
+    #[error(
+        "Codex runtime {runtime} at {binary} does not fit the version this SDK is built for, \
+         {expected} (policy: {policy}). Fix: {fix}"
+    )]
+    RuntimeVersionMismatch {
+        /// The version the runtime reported.
+        runtime: String,
+        /// The version the SDK is generated for.
+        expected: String,
+        /// The policy applied (`exact`, `same minor`).
+        policy: &'static str,
+        /// Which binary, and how it was found.
+        binary: String,
+        /// What to do.
+        fix: String,
+    },
     /// The runtime process could not be started.
     #[error("cannot start the Codex runtime `{program}`: {source}")]
     Spawn {
@@ -391,6 +411,12 @@ pub enum Error {
     /// The blocking API was called from inside an async runtime, which would deadlock.
     #[error("the blocking API cannot be called from inside an async runtime; use AsyncCodex there, or call it from a plain OS thread (std::thread::spawn)")]
     BlockingInAsync,
+}
+
+impl From<crate::runtime::InstallError> for Error {
+    fn from(error: crate::runtime::InstallError) -> Self {
+        Error::RuntimeInstall(Box::new(error))
+    }
 }
 
 impl Error {

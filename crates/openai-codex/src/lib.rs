@@ -1,8 +1,29 @@
-//! Rust SDK for the Codex app-server (work in progress).
+//! Rust SDK for the Codex app-server: threads, turns, streaming, approvals.
 //!
 //! [`AsyncCodex`] is the async client; with the default `blocking` feature, [`Codex`] (in
-//! [`blocking`]) is the same API for synchronous code.
+//! [`blocking`]) is the same API for synchronous code. With the default `install` feature, a
+//! client that finds no runtime installs the pinned one ([`runtime`]) into a per-user cache, so
+//! a fresh project needs nothing but this crate:
+//!
+//! ```no_run
+//! use openai_codex::{AsyncCodex, CodexConfig, ThreadStartOptions, TurnOptions};
+//!
+//! # async fn example() -> openai_codex::Result<()> {
+//! let codex = AsyncCodex::new(CodexConfig::default()).await?;
+//! let thread = codex.thread_start(ThreadStartOptions::default()).await?;
+//! let result = thread.run("Say hello in one sentence.", TurnOptions::default()).await?;
+//! println!("{}", result.final_response.unwrap_or_default());
+//! codex.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Cargo features: `blocking` (the synchronous API) and `install` (the runtime installer and the
+//! `openai-codex` command-line tool), both on by default.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// This SDK's version (the Python SDK's `openai_codex.__version__`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod approval;
 #[cfg(feature = "blocking")]
@@ -23,10 +44,12 @@ pub mod reconnect;
 pub mod retry;
 pub mod router;
 mod rpc;
+pub mod runtime;
 pub mod sandbox;
 pub mod thread;
 pub mod transport;
 pub mod turn;
+mod version;
 mod websocket;
 
 /// The protocol types, generated from the runtime's JSON Schema (`openai-codex-protocol`).

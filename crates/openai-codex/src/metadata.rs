@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::CodexConfig;
+use crate::config::{BinarySource, CodexConfig};
 use crate::error::{Error, Result};
 use crate::rpc::Connection;
 
@@ -29,6 +29,12 @@ pub struct Metadata {
     pub platform_os: Option<String>,
     /// The whole response, as sent.
     pub raw: Value,
+    /// The runtime executable this client started (`None` for a custom transport).
+    #[serde(default)]
+    pub binary: Option<std::path::PathBuf>,
+    /// How that executable was found.
+    #[serde(default)]
+    pub binary_source: Option<BinarySource>,
 }
 
 pub(crate) async fn initialize(conn: &Connection, config: &CodexConfig) -> Result<Metadata> {
@@ -76,6 +82,8 @@ fn parse(raw: Value) -> Result<Metadata> {
         platform_os: text(raw.get("platformOs")),
         user_agent,
         raw,
+        binary: None,
+        binary_source: None,
     })
 }
 

@@ -143,6 +143,7 @@ impl Connection {
             writer,
             process,
             closer,
+            ..
         } = transport;
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
         let shared = Arc::new(Shared {

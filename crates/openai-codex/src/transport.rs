@@ -17,7 +17,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::{child_path, CodexConfig};
+use std::path::PathBuf;
+
+use crate::config::{child_path, BinarySource, CodexConfig};
 use crate::error::{Error, Result};
 
 /// How many bytes of the runtime's newest stderr lines are kept. Only the newest survive.
@@ -32,6 +34,8 @@ pub struct Transport {
     pub(crate) process: Option<ChildProcess>,
     /// Called once on close, after writing stopped (e.g. to shut a socket down both ways).
     pub(crate) closer: Option<Box<dyn FnOnce() + Send>>,
+    /// The executable started and how it was found (for metadata and the version gate).
+    pub(crate) launched: Option<(PathBuf, BinarySource)>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -53,6 +57,7 @@ impl Transport {
             writer: Box::new(writer),
             process: None,
             closer: None,
+            launched: None,
         }
     }
 
@@ -92,12 +97,15 @@ impl Transport {
     }
 
     /// Spawns the runtime as configured (`<codex> [--config ..] app-server --listen stdio://`)
-    /// with piped stdio; its stderr is drained into a ring of recent lines.
+    /// with piped stdio; its stderr is drained into a ring of recent lines. When no runtime is
+    /// found and the configuration allows it, the pinned runtime is installed first
+    /// ([`CodexConfig::resolve_or_install`]), which blocks for the download.
     ///
     /// # Errors
-    /// [`Error::RuntimeNotFound`] when no binary is found, [`Error::Spawn`] when it cannot start.
+    /// [`Error::RuntimeNotFound`] when no binary is found, [`Error::RuntimeInstall`] when
+    /// installing it failed, [`Error::Spawn`] when it cannot start.
     pub fn spawn_stdio(config: &CodexConfig) -> Result<Self> {
-        let mut command = build_command(config)?;
+        let (mut command, launched) = build_command(config)?;
         let program = format!("{:?}", command.get_program());
         command
             .stdin(Stdio::piped())
@@ -130,13 +138,15 @@ impl Transport {
                 stderr_thread: Mutex::new(Some(drain)),
             }),
             closer: None,
+            launched: Some(launched),
         })
     }
 }
 
 /// The argv and environment for launching the runtime.
-fn build_command(config: &CodexConfig) -> Result<Command> {
+fn build_command(config: &CodexConfig) -> Result<(Command, (PathBuf, BinarySource))> {
     let mut command;
+    let launched;
     if let Some(argv) = &config.launch_args_override {
         let (program, args) = argv.split_first().ok_or(Error::InvalidInput {
             field: "launch_args_override",
@@ -144,9 +154,11 @@ fn build_command(config: &CodexConfig) -> Result<Command> {
         })?;
         command = Command::new(program);
         command.args(args);
+        launched = (PathBuf::from(program), BinarySource::LaunchOverride);
     } else {
-        let binary = config.resolve_binary()?;
+        let binary = config.resolve_or_install()?;
         command = Command::new(&binary.path);
+        launched = (binary.path.clone(), binary.source);
         for entry in &config.config_overrides {
             command.arg("--config").arg(entry);
         }
@@ -159,7 +171,7 @@ fn build_command(config: &CodexConfig) -> Result<Command> {
     if let Some(dir) = &config.cwd {
         command.current_dir(dir);
     }
-    Ok(command)
+    Ok((command, launched))
 }
 
 /// The newest stderr lines of the runtime, ANSI colour codes stripped, bounded by bytes.
@@ -529,7 +541,7 @@ mod tests {
     #[test]
     fn launch_override_is_used_verbatim() {
         let config = CodexConfig::default().launch_args_override(["/bin/echo", "a", "b"]);
-        let command = build_command(&config).unwrap();
+        let (command, _) = build_command(&config).unwrap();
         assert_eq!(command.get_program(), "/bin/echo");
         let args: Vec<_> = command.get_args().collect();
         assert_eq!(args, ["a", "b"]);
