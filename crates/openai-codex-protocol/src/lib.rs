@@ -138,3 +138,52 @@ pub struct MethodInfo {
     /// The Rust type of the response, for requests; `None` for notifications.
     pub response_type: Option<&'static str>,
 }
+
+/// One working directory (`.cwd("/srv/app")` on the SDK's thread list filter).
+impl From<&str> for ThreadListCwdFilter {
+    fn from(dir: &str) -> Self {
+        Self::String(dir.to_owned())
+    }
+}
+
+/// One working directory.
+impl From<String> for ThreadListCwdFilter {
+    fn from(dir: String) -> Self {
+        Self::String(dir)
+    }
+}
+
+/// One working directory, as a path.
+impl From<&std::path::Path> for ThreadListCwdFilter {
+    fn from(dir: &std::path::Path) -> Self {
+        Self::String(dir.to_string_lossy().into_owned())
+    }
+}
+
+/// One working directory, as a path.
+impl From<std::path::PathBuf> for ThreadListCwdFilter {
+    fn from(dir: std::path::PathBuf) -> Self {
+        Self::from(dir.as_path())
+    }
+}
+
+/// Any of these working directories.
+impl From<Vec<String>> for ThreadListCwdFilter {
+    fn from(dirs: Vec<String>) -> Self {
+        Self::StringList(dirs)
+    }
+}
+
+/// Any of these working directories.
+impl From<Vec<&str>> for ThreadListCwdFilter {
+    fn from(dirs: Vec<&str>) -> Self {
+        Self::StringList(dirs.into_iter().map(str::to_owned).collect())
+    }
+}
+
+/// Any of these working directories.
+impl<const N: usize> From<[&str; N]> for ThreadListCwdFilter {
+    fn from(dirs: [&str; N]) -> Self {
+        Self::StringList(dirs.into_iter().map(str::to_owned).collect())
+    }
+}

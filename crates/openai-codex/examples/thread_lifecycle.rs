@@ -30,7 +30,7 @@ async fn main() -> openai_codex::Result<()> {
 
     // List the most recent threads, one page.
     let page = codex
-        .thread_list(ThreadListOptions::default().limit(5u32))
+        .thread_list(ThreadListOptions::default().limit(5))
         .await?;
     println!("recent threads:");
     for listed in &page.data {

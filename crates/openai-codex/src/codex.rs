@@ -774,7 +774,7 @@ impl AsyncCodex {
     /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
     /// use openai_codex::ThreadListOptions;
     ///
-    /// let page = codex.thread_list(ThreadListOptions::default().limit(10u32)).await?;
+    /// let page = codex.thread_list(ThreadListOptions::default().limit(10)).await?;
     /// for thread in &page.data {
     ///     println!("{} {}", thread.id, thread.preview);
     /// }

@@ -265,6 +265,57 @@ impl TurnFailed {
             .filter(|m| !m.is_empty())
             .unwrap_or("turn failed with status failed")
     }
+
+    /// Whether the runtime said the turn failed because the server was overloaded.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::{Error, TurnOptions};
+    ///
+    /// if let Err(Error::TurnFailed(failed)) = thread.run("Hi", TurnOptions::default()).await {
+    ///     println!("overloaded: {}, did work: {}", failed.is_overloaded(), failed.did_work());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn is_overloaded(&self) -> bool {
+        self.result
+            .error
+            .as_ref()
+            .and_then(|e| e.codex_error_info.as_ref())
+            .and_then(|info| serde_json::to_value(info).ok())
+            .is_some_and(|v| data_signals_overload(&v))
+    }
+
+    /// Whether the turn did anything before it failed: any item past the user's input (a
+    /// command, a file change, a message, reasoning, a tool call). Sending the same prompt again
+    /// as a new turn would repeat that work, so such a turn is not retried automatically.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::{Error, TurnOptions};
+    ///
+    /// if let Err(Error::TurnFailed(failed)) = thread.run("Hi", TurnOptions::default()).await {
+    ///     if failed.did_work() {
+    ///         println!("the turn ran {} items before failing", failed.result.items.len());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn did_work(&self) -> bool {
+        self.work_items().next().is_some()
+    }
+
+    /// The items past the user's input.
+    pub(crate) fn work_items(&self) -> impl Iterator<Item = &openai_codex_protocol::ThreadItem> {
+        self.result
+            .items
+            .iter()
+            .filter(|item| !matches!(item, openai_codex_protocol::ThreadItem::UserMessage(_)))
+    }
 }
 
 /// Every error the SDK returns.
@@ -408,6 +459,16 @@ pub enum Error {
         /// The endpoint, as a URL.
         endpoint: String,
     },
+    /// [`crate::retry_on_overload`] met an overload it must not retry, and says why (for example
+    /// a failed turn that had already run commands: sending its prompt again would run them
+    /// again). The error it did not retry is the source.
+    #[error("not retried: {reason}; the error: {source}")]
+    NotRetried {
+        /// Why the operation was not retried.
+        reason: String,
+        /// The error that was not retried (e.g. [`Error::TurnFailed`] with the partial result).
+        source: Box<Error>,
+    },
     /// The blocking API was called from inside an async runtime, which would deadlock.
     #[error("the blocking API cannot be called from inside an async runtime; use AsyncCodex there, or call it from a plain OS thread (std::thread::spawn)")]
     BlockingInAsync,
@@ -462,8 +523,9 @@ impl Error {
     }
 
     /// Whether retrying the same call later may succeed: an overloaded server (by code, `data`
-    /// marker in either spelling, or a failed turn whose `codexErrorInfo` says so). Retry-limit
-    /// errors are not retryable: the server already retried.
+    /// marker in either spelling, or a failed turn whose `codexErrorInfo` says so and that did
+    /// nothing past the user's input, see [`TurnFailed::did_work`]). Retry-limit errors are not
+    /// retryable: the server already retried.
     ///
     /// # Examples
     ///
@@ -485,13 +547,7 @@ impl Error {
                 ErrorKind::RetryLimitExceeded => false,
                 _ => error.signals_overload(),
             },
-            Error::TurnFailed(failed) => failed
-                .result
-                .error
-                .as_ref()
-                .and_then(|e| e.codex_error_info.as_ref())
-                .and_then(|info| serde_json::to_value(info).ok())
-                .is_some_and(|v| data_signals_overload(&v)),
+            Error::TurnFailed(failed) => failed.is_overloaded() && !failed.did_work(),
             _ => false,
         }
     }

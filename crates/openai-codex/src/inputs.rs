@@ -24,8 +24,12 @@ pub struct ImageInput {
     pub url: String,
 }
 
-/// An image file on the machine running the runtime. The SDK checks that it exists and is
-/// readable before anything is sent.
+/// An image file, read by the runtime (which runs on the same machine as the SDK).
+///
+/// The SDK checks that the file exists and is readable before anything is sent. A relative path
+/// resolves against the program's working directory (as `std::fs` does) and is sent as an
+/// absolute path, so the runtime reads the very file that was checked whatever its own working
+/// directory or the thread's `cwd` is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalImageInput {
     /// The file path.
@@ -305,9 +309,18 @@ impl InputItem {
             }),
             InputItem::LocalImage(l) => {
                 check_readable(&l.path)?;
+                // The runtime would resolve a relative path against its own working directory,
+                // not the program's; send the path the check above used.
+                let path = std::path::absolute(&l.path).map_err(|error| Error::InvalidInput {
+                    field: "LocalImageInput::path",
+                    message: format!(
+                        "cannot make {} absolute: {error}; pass an absolute path",
+                        l.path.display()
+                    ),
+                })?;
                 proto::UserInput::LocalImage(proto::LocalImageUserInput {
                     detail: None,
-                    path: l.path.to_string_lossy().into_owned(),
+                    path: path.to_string_lossy().into_owned(),
                 })
             }
             InputItem::Skill(s) => proto::UserInput::Skill(proto::SkillUserInput {
@@ -380,6 +393,15 @@ mod tests {
             text.contains("LocalImageInput::path") && text.contains("/nonexistent/cat.png"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_relative_local_image_is_sent_as_the_absolute_path_that_was_checked() {
+        // Tests run in the package folder, which holds Cargo.toml.
+        let sent = wire(LocalImageInput::new("Cargo.toml"));
+        let expected = std::env::current_dir().unwrap().join("Cargo.toml");
+        assert_eq!(sent[0]["type"], "localImage");
+        assert_eq!(sent[0]["path"], expected.to_string_lossy().as_ref());
     }
 
     #[test]

@@ -58,8 +58,8 @@ pub use openai_codex_protocol as types;
 pub use approval::{AcceptAll, DeclineAll, RequestHandler};
 #[cfg(feature = "blocking")]
 pub use blocking::{
-    retry_on_overload as retry_on_overload_blocking, ChatgptLoginHandle, Codex, CodexPool,
-    DeviceCodeLoginHandle, GoalHandle, GoalTurn, GoalTurnIter, Thread, TurnHandle,
+    ChatgptLoginHandle, Codex, CodexPool, DeviceCodeLoginHandle, GoalHandle, GoalTurn,
+    GoalTurnIter, Thread, TurnHandle,
 };
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;
@@ -82,7 +82,7 @@ pub use thread::{
     AsyncThread, ThreadForkOptions, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions,
     TurnOptions,
 };
-pub use turn::{AsyncTurnHandle, TurnResult, TurnStream};
+pub use turn::{AsyncTurnHandle, InterruptOutcome, TurnResult, TurnStream};
 
 /// The Rust snippets of `docs/deploying.md`, compiled as doc tests so the recipe stays true.
 #[cfg(doctest)]

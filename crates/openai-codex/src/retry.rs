@@ -61,6 +61,11 @@ impl RetryOptions {
 /// Runs `op` until it succeeds, fails with a non-retryable error, or runs out of attempts.
 /// Only errors for which [`Error::is_retryable`] holds are retried.
 ///
+/// Around a turn (`thread.run(..)`), a turn that failed for overload is retried only when it did
+/// nothing past the user's input. One that already ran commands, changed files or answered in
+/// part is not sent again (that would repeat its work): the result is [`Error::NotRetried`],
+/// saying why, with the [`Error::TurnFailed`] (and its partial result) as its source.
+///
 /// ```no_run
 /// # async fn demo(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
 /// use openai_codex::{retry_on_overload, RetryOptions};
@@ -69,7 +74,8 @@ impl RetryOptions {
 /// ```
 ///
 /// # Errors
-/// The last error, unchanged; [`Error::InvalidInput`] when `max_attempts` is 0.
+/// The last error, unchanged, or [`Error::NotRetried`] as above; [`Error::InvalidInput`] when
+/// `max_attempts` is 0.
 pub async fn retry_on_overload<T, F, Fut>(mut op: F, options: RetryOptions) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -83,7 +89,7 @@ where
             Err(error) => {
                 failures += 1;
                 if failures >= options.max_attempts || !error.is_retryable() {
-                    return Err(error);
+                    return Err(explain_no_retry(error));
                 }
                 let delay = options.jittered(failures);
                 tracing::debug!(%error, ?delay, attempt = failures, "retrying after overload");
@@ -92,6 +98,38 @@ where
                 }
             }
         }
+    }
+}
+
+/// The error a retry loop gives up with: an overload it refused to retry becomes
+/// [`Error::NotRetried`] saying why; anything else is returned unchanged.
+pub(crate) fn explain_no_retry(error: Error) -> Error {
+    let Error::TurnFailed(failed) = &error else {
+        return error;
+    };
+    if !failed.is_overloaded() || !failed.did_work() {
+        return error;
+    }
+    let mut kinds: Vec<String> = Vec::new();
+    for item in failed.work_items() {
+        let kind = serde_json::to_value(item)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "item".to_owned());
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    let count = failed.work_items().count();
+    Error::NotRetried {
+        reason: format!(
+            "turn {} failed for overload after it had already produced {count} item(s) past \
+             the user's input ({}); sending the prompt again would repeat that work. Inspect \
+             the partial result and start a new turn if that is safe",
+            failed.result.id,
+            kinds.join(", ")
+        ),
+        source: Box::new(error),
     }
 }
 

@@ -119,6 +119,63 @@ impl TurnEvent {
             TurnEvent::Lagged { .. } => None,
         }
     }
+
+    /// The notification's method (`item/completed`, `turn/completed`, ...); `None` for a lag
+    /// marker.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// use futures::StreamExt;
+    ///
+    /// let mut events = turn.stream();
+    /// while let Some(event) = events.next().await {
+    ///     let event = event?;
+    ///     println!("{:?} {:?} {:?}", event.thread_id(), event.turn_id(), event.method());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn method(&self) -> Option<&str> {
+        self.notification().map(ServerNotification::method)
+    }
+
+    /// The turn the notification names (`turnId`, or `turn.id` on `turn/started` and
+    /// `turn/completed`); `None` for a lag marker.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// use futures::StreamExt;
+    ///
+    /// let mut events = turn.stream();
+    /// while let Some(event) = events.next().await {
+    ///     assert_eq!(event?.turn_id(), Some(turn.id()));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn turn_id(&self) -> Option<&str> {
+        self.notification().and_then(ServerNotification::turn_id)
+    }
+
+    /// The thread the notification names (`threadId`); `None` for a lag marker.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
+    /// use futures::StreamExt;
+    ///
+    /// let mut events = turn.stream();
+    /// while let Some(event) = events.next().await {
+    ///     assert_eq!(event?.thread_id(), Some(turn.thread_id()));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn thread_id(&self) -> Option<&str> {
+        self.notification().and_then(ServerNotification::thread_id)
+    }
 }
 
 /// One event of the global stream ([`crate::AsyncCodex::events`]).

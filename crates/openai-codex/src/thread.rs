@@ -60,6 +60,9 @@ use crate::sandbox::{ApprovalMode, Sandbox};
 use crate::turn::{AsyncTurnHandle, StreamSettings, TurnResult};
 
 /// Generates consuming, `#[must_use]` setters for `Option` fields of an options struct.
+///
+/// Most setters take `impl Into<T>` (`&str` for a `String`). Numbers take their type as is,
+/// because `impl Into<u32>` cannot infer an integer literal (`limit(10)` would not compile).
 macro_rules! setters {
     ($ty:ident { $($field:ident : $arg:ty),* $(,)? }) => {
         impl $ty {
@@ -75,7 +78,41 @@ macro_rules! setters {
     };
 }
 
+/// The `cwd` setter: any path (`&str`, `String`, `&Path`, `PathBuf`), sent as a string.
+macro_rules! cwd_setter {
+    ($ty:ident) => {
+        impl $ty {
+            /// Sets `cwd` (any path: `&str`, `String`, `&Path`, `PathBuf`).
+            #[must_use]
+            pub fn cwd(mut self, dir: impl AsRef<std::path::Path>) -> Self {
+                self.cwd = Some(dir.as_ref().to_string_lossy().into_owned());
+                self
+            }
+        }
+    };
+}
+
 /// Options of [`AsyncCodex::thread_start`]. Unset fields are not sent.
+///
+/// Every setter takes the obvious argument:
+///
+/// ```
+/// use std::path::Path;
+/// use openai_codex::{ApprovalMode, Sandbox, ThreadStartOptions};
+///
+/// let options = ThreadStartOptions::default()
+///     .model("gpt-5.4")
+///     .cwd("/srv/app")
+///     .cwd(Path::new("/srv/app"))
+///     .cwd(std::env::temp_dir())
+///     .cwd(String::from("/srv/app"))
+///     .ephemeral(true)
+///     .sandbox(Sandbox::WorkspaceWrite)
+///     .approval_mode(ApprovalMode::DenyAll)
+///     .config(serde_json::json!({"model_reasoning_effort": "high"}))
+///     .developer_instructions("Be brief.");
+/// assert_eq!(options.cwd.as_deref(), Some("/srv/app"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ThreadStartOptions {
@@ -112,7 +149,6 @@ setters!(ThreadStartOptions {
     approval_mode: ApprovalMode,
     base_instructions: String,
     config: Value,
-    cwd: String,
     developer_instructions: String,
     ephemeral: bool,
     model: String,
@@ -124,8 +160,20 @@ setters!(ThreadStartOptions {
     session_start_source: proto::ThreadStartSource,
     thread_source: String,
 });
+cwd_setter!(ThreadStartOptions);
 
 /// Options of [`AsyncCodex::thread_resume`]. Unset fields keep what the thread has.
+///
+/// ```
+/// use openai_codex::{Sandbox, ThreadResumeOptions};
+///
+/// let options = ThreadResumeOptions::default()
+///     .cwd(std::env::temp_dir())
+///     .include_turns(true)
+///     .model("gpt-5.4")
+///     .sandbox(Sandbox::ReadOnly);
+/// assert_eq!(options.include_turns, Some(true));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ThreadResumeOptions {
@@ -157,7 +205,6 @@ setters!(ThreadResumeOptions {
     approval_mode: ApprovalMode,
     base_instructions: String,
     config: Value,
-    cwd: String,
     developer_instructions: String,
     include_turns: bool,
     model: String,
@@ -166,8 +213,19 @@ setters!(ThreadResumeOptions {
     sandbox: Sandbox,
     service_tier: String,
 });
+cwd_setter!(ThreadResumeOptions);
 
 /// Options of [`AsyncCodex::thread_fork`].
+///
+/// ```
+/// use openai_codex::ThreadForkOptions;
+///
+/// let options = ThreadForkOptions::default()
+///     .last_turn_id("turn-1")
+///     .cwd("/srv/app")
+///     .ephemeral(false);
+/// assert_eq!(options.last_turn_id.as_deref(), Some("turn-1"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ThreadForkOptions {
@@ -203,7 +261,6 @@ setters!(ThreadForkOptions {
     approval_mode: ApprovalMode,
     base_instructions: String,
     config: Value,
-    cwd: String,
     developer_instructions: String,
     ephemeral: bool,
     include_turns: bool,
@@ -214,8 +271,35 @@ setters!(ThreadForkOptions {
     service_tier: String,
     thread_source: String,
 });
+cwd_setter!(ThreadForkOptions);
 
 /// Filters of [`AsyncCodex::thread_list`]. Unset fields are not sent.
+///
+/// Every setter takes the obvious argument:
+///
+/// ```
+/// use openai_codex::types::{SortDirection, ThreadListCwdFilter, ThreadSourceKind};
+/// use openai_codex::ThreadListOptions;
+///
+/// let options = ThreadListOptions::default()
+///     .limit(10)
+///     .cwd("/srv/app")
+///     .archived(false)
+///     .search_term("parser")
+///     .model_providers(["openai"])
+///     .source_kinds([ThreadSourceKind::AppServer])
+///     .sort_direction(SortDirection::Desc)
+///     .section_id("work")
+///     .use_state_db_only(true);
+/// assert_eq!(options.limit, Some(10));
+/// assert_eq!(options.cwd, Some(ThreadListCwdFilter::String("/srv/app".into())));
+///
+/// // Several working directories, or a path.
+/// let several = ThreadListOptions::default().cwd(["/srv/a", "/srv/b"]);
+/// let path = ThreadListOptions::default().cwd(std::env::temp_dir());
+/// let owned = ThreadListOptions::default().model_providers(vec![String::from("openai")]);
+/// # let _ = (several, path, owned);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ThreadListOptions {
@@ -237,15 +321,67 @@ pub struct ThreadListOptions {
     pub sort_key: Option<proto::ThreadSortKey>,
     /// Only these sources.
     pub source_kinds: Option<Vec<proto::ThreadSourceKind>>,
+    /// Only threads of this sidebar section.
+    pub section_id: Option<String>,
+    /// Read only the runtime's state database (faster; skips scanning rollout files, so
+    /// threads not yet indexed there are missing).
+    pub use_state_db_only: Option<bool>,
 }
 setters!(ThreadListOptions {
-    archived: bool, cursor: String, cwd: proto::ThreadListCwdFilter, limit: u32,
-    model_providers: Vec<String>, search_term: String, sort_direction: proto::SortDirection,
-    sort_key: proto::ThreadSortKey, source_kinds: Vec<proto::ThreadSourceKind>,
+    archived: bool,
+    cursor: String,
+    cwd: proto::ThreadListCwdFilter,
+    search_term: String,
+    section_id: String,
+    sort_direction: proto::SortDirection,
+    sort_key: proto::ThreadSortKey,
+    use_state_db_only: bool,
 });
+
+impl ThreadListOptions {
+    /// Sets `limit`, the page size.
+    #[must_use]
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Sets `model_providers` (any list of strings: `["openai"]`, `vec!["a", "b"]`, a `Vec<String>`).
+    #[must_use]
+    pub fn model_providers(
+        mut self,
+        providers: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        self.model_providers = Some(providers.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets `source_kinds` (any list: `[ThreadSourceKind::AppServer]`, a `Vec`).
+    #[must_use]
+    pub fn source_kinds(
+        mut self,
+        kinds: impl IntoIterator<Item = proto::ThreadSourceKind>,
+    ) -> Self {
+        self.source_kinds = Some(kinds.into_iter().collect());
+        self
+    }
+}
 
 /// Options of one turn ([`AsyncThread::run`] / [`AsyncThread::turn`]). Overrides apply to this
 /// turn and later turns of the thread, as the runtime does.
+///
+/// ```
+/// use openai_codex::{ApprovalMode, Sandbox, TurnOptions};
+///
+/// let options = TurnOptions::default()
+///     .effort("high")
+///     .model("gpt-5.4")
+///     .cwd(std::env::temp_dir())
+///     .sandbox(Sandbox::WorkspaceWrite)
+///     .approval_mode(ApprovalMode::Manual)
+///     .output_schema(serde_json::json!({"type": "object"}));
+/// assert_eq!(options.effort.as_deref(), Some("high"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TurnOptions {
@@ -281,7 +417,6 @@ pub struct TurnOptions {
 }
 setters!(TurnOptions {
     approval_mode: ApprovalMode,
-    cwd: String,
     effort: String,
     model: String,
     output_schema: Value,
@@ -294,6 +429,7 @@ setters!(TurnOptions {
     overflow: OverflowPolicy,
     stall_timeout: Duration,
 });
+cwd_setter!(TurnOptions);
 
 fn check_object(field: &'static str, value: &Option<Value>) -> Result<()> {
     match value {
@@ -418,11 +554,11 @@ impl ThreadListOptions {
             model_providers: self.model_providers.clone(),
             originators: None,
             search_term: self.search_term.clone(),
-            section_id: None,
+            section_id: self.section_id.clone(),
             sort_direction: self.sort_direction.clone(),
             sort_key: self.sort_key.clone(),
             source_kinds: self.source_kinds.clone(),
-            use_state_db_only: None,
+            use_state_db_only: self.use_state_db_only,
         }
     }
 }
@@ -578,7 +714,12 @@ impl AsyncThread {
     /// serialized; turns on different threads go out in parallel.
     ///
     /// If the thread already has an active turn, the runtime adds this input to it (like a
-    /// steer) and the handle is for that active turn, seeing its events from now on.
+    /// steer) and the handle is for that active turn. While another handle of this client
+    /// still follows that turn (the usual case: the handle that started it), the new handle sees
+    /// the turn from its start: its stream first replays the essential events so far (items,
+    /// usage, status; the deltas it missed appear as [`crate::TurnEvent::Lagged`] markers), then
+    /// continues live, so its `run()` gives the whole turn's result, the same as the first
+    /// handle's. When no handle follows the turn any more, the new one sees it from now on.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for bad input or options (nothing is sent); [`Error::JsonRpc`]

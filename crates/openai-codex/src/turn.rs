@@ -429,39 +429,104 @@ impl AsyncTurnHandle {
         self.codex.call::<requests::TurnSteer>(&params).await
     }
 
-    /// Interrupts the turn; it then completes with status `interrupted`. Interrupting a turn
-    /// that has already finished returns at once without asking the runtime (which would hold a
-    /// repeated interrupt until the thread's next turn ends).
+    /// Interrupts the turn; it then completes with status `interrupted`
+    /// ([`InterruptOutcome::Requested`]).
+    ///
+    /// A turn that has already finished is not interrupted: the outcome is
+    /// [`InterruptOutcome::AlreadyFinished`] with its status. When the handle already saw the
+    /// completion, nothing is sent (the runtime would hold a repeated interrupt until the
+    /// thread's next turn ends); when the turn ended meanwhile, the runtime's "no active turn to
+    /// interrupt" answer becomes that outcome too, as the official SDK reports it (an error
+    /// there).
     ///
     /// # Errors
-    /// [`Error::JsonRpc`] when the runtime refuses (for example the turn ended meanwhile).
+    /// [`Error::JsonRpc`] when the runtime refuses for another reason (for example another turn
+    /// is active).
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # async fn example(turn: openai_codex::AsyncTurnHandle) -> openai_codex::Result<()> {
-    /// turn.interrupt().await?;
-    /// let result = turn.run().await?; // status: interrupted
+    /// use openai_codex::InterruptOutcome;
+    ///
+    /// match turn.interrupt().await? {
+    ///     InterruptOutcome::Requested => println!("interrupting"),
+    ///     InterruptOutcome::AlreadyFinished { status } => println!("already finished: {status:?}"),
+    /// }
+    /// let result = turn.run().await?; // status: interrupted, unless it had finished
     /// # Ok(()) }
     /// ```
-    pub async fn interrupt(&self) -> Result<proto::TurnInterruptResponse> {
-        if self.result().is_some()
-            || self
-                .codex
-                .inner
-                .conn()
-                .shared
-                .router
-                .finished_turn(&self.id)
-                .is_some()
-        {
-            return Ok(proto::TurnInterruptResponse::default());
+    pub async fn interrupt(&self) -> Result<InterruptOutcome> {
+        if let Some(status) = self.finished_status() {
+            return Ok(InterruptOutcome::AlreadyFinished {
+                status: Some(status),
+            });
         }
         let params = proto::TurnInterruptParams {
             thread_id: self.thread_id.clone(),
             turn_id: self.id.clone(),
         };
-        self.codex.call::<requests::TurnInterrupt>(&params).await
+        match self.codex.call::<requests::TurnInterrupt>(&params).await {
+            Ok(_) => Ok(InterruptOutcome::Requested),
+            Err(error) if is_no_active_turn(&error) => Ok(InterruptOutcome::AlreadyFinished {
+                status: self.finished_status(),
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The status of this turn's completion, when this handle or the router has seen it.
+    fn finished_status(&self) -> Option<proto::TurnStatus> {
+        if let Some(result) = self.result() {
+            return Some(result.status);
+        }
+        let done = self
+            .codex
+            .inner
+            .conn
+            .shared
+            .router
+            .finished_turn(&self.id)?;
+        match &*done {
+            ServerNotification::TurnCompleted(n) => Some(n.turn.status.clone()),
+            _ => Some(proto::TurnStatus::Unknown("finished".into())),
+        }
+    }
+}
+
+/// The runtime's answer to interrupting a turn that is no longer running.
+fn is_no_active_turn(error: &Error) -> bool {
+    error
+        .rpc_error()
+        .is_some_and(|rpc| rpc.message.contains("no active turn"))
+}
+
+/// What [`AsyncTurnHandle::interrupt`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum InterruptOutcome {
+    /// The runtime accepted the interrupt; the turn completes with status `interrupted`.
+    Requested,
+    /// The turn had already finished, so there was nothing to interrupt.
+    AlreadyFinished {
+        /// How it finished, when known (`None` when only the runtime's "no active turn"
+        /// answer says so).
+        status: Option<proto::TurnStatus>,
+    },
+}
+
+impl InterruptOutcome {
+    /// Whether the turn had already finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::InterruptOutcome;
+    ///
+    /// assert!(!InterruptOutcome::Requested.is_already_finished());
+    /// ```
+    pub fn is_already_finished(&self) -> bool {
+        matches!(self, InterruptOutcome::AlreadyFinished { .. })
     }
 }
 

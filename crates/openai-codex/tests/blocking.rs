@@ -5,11 +5,11 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use openai_codex::blocking::{Events, TurnIter};
+use openai_codex::blocking::{self, Events, TurnIter};
 use openai_codex::types::{self as proto, ServerNotification, TurnStatus};
 use openai_codex::{
-    retry_on_overload_blocking, Codex, CodexConfig, Error, ErrorKind, GlobalEvent, RetryOptions,
-    Thread, ThreadStartOptions, TurnEvent, TurnOptions,
+    Codex, CodexConfig, Error, ErrorKind, GlobalEvent, RetryOptions, Thread, ThreadStartOptions,
+    TurnEvent, TurnOptions,
 };
 use openai_codex_testkit::{AssistantMessage, ResponseScript, RuntimeHome};
 
@@ -77,7 +77,7 @@ fn quickstart_runs_a_turn_and_returns_the_final_answer() {
 
     // So is a JSON-RPC error, and retry_on_overload passes it through untouched.
     let mut attempts = 0;
-    let err = retry_on_overload_blocking(
+    let err = blocking::retry_on_overload(
         || {
             attempts += 1;
             codex.request_raw("no/suchMethod", serde_json::json!({}))
@@ -344,7 +344,7 @@ async fn inside_a_tokio_runtime_every_blocking_call_refuses_quickly() {
         Err(Error::BlockingInAsync)
     ));
     assert!(matches!(
-        retry_on_overload_blocking(|| Ok(()), RetryOptions::default()),
+        blocking::retry_on_overload(|| Ok(()), RetryOptions::default()),
         Err(Error::BlockingInAsync)
     ));
     // Iterators say so once, then end, instead of blocking.

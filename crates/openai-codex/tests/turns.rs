@@ -358,13 +358,13 @@ async fn thread_lifecycle_list_name_fork_archive_resume_after_restart() {
 
     // Paging: two pages of sizes 2 and 1, no thread twice.
     let page1 = codex
-        .thread_list(ThreadListOptions::default().limit(2u32))
+        .thread_list(ThreadListOptions::default().limit(2))
         .await
         .unwrap();
     assert_eq!(page1.data.len(), 2);
     let cursor = page1.next_cursor.clone().expect("a second page");
     let page2 = codex
-        .thread_list(ThreadListOptions::default().limit(2u32).cursor(cursor))
+        .thread_list(ThreadListOptions::default().limit(2).cursor(cursor))
         .await
         .unwrap();
     let mut seen: Vec<String> = page1

@@ -462,3 +462,69 @@ fn dispatch_enum(out: &mut String, name: &str, about: &str, what: &str, methods:
          Self::decode(&envelope.method, &raw).map_err(serde::de::Error::custom)\n    }}\n}}\n"
     );
 }
+
+/// `ServerNotification::thread_id()` and `turn_id()`: which params member carries each id
+/// (`threadId`; `turnId` or else `turn.id`), read from the params definitions, so routing code
+/// need not match every variant.
+pub(crate) fn notification_ids_impl(
+    defs: &BTreeMap<String, Value>,
+    methods: &Methods,
+) -> Result<String, String> {
+    let mut thread_arms = String::new();
+    let mut turn_arms = String::new();
+    for m in &methods.server_notifications {
+        let Params::Ref(params) = &m.params else {
+            continue;
+        };
+        let def = defs
+            .get(params)
+            .ok_or_else(|| format!("`{}` params type `{params}` is not defined", m.method))?;
+        let props = def.get("properties").and_then(Value::as_object);
+        let has = |name: &str| props.is_some_and(|p| p.contains_key(name));
+        if has("threadId") {
+            let _ = writeln!(
+                thread_arms,
+                "            Self::{}(p) => AsId::as_id(&p.thread_id),",
+                m.marker
+            );
+        }
+        if has("turnId") {
+            let _ = writeln!(
+                turn_arms,
+                "            Self::{}(p) => AsId::as_id(&p.turn_id),",
+                m.marker
+            );
+        } else if has("turn") {
+            let turn_ref = props
+                .and_then(|p| p.get("turn"))
+                .and_then(|t| t.get("$ref"))
+                .and_then(Value::as_str)
+                .map(ref_name)
+                .transpose()?;
+            if turn_ref.as_deref() == Some("Turn") {
+                let _ = writeln!(
+                    turn_arms,
+                    "            Self::{}(p) => AsId::as_id(&p.turn.id),",
+                    m.marker
+                );
+            }
+        }
+    }
+    Ok(format!(
+        "/// Reads an id member whether the schema makes it required or optional.\n\
+         trait AsId {{\n    fn as_id(&self) -> Option<&str>;\n}}\n\n\
+         impl AsId for String {{\n    fn as_id(&self) -> Option<&str> {{\n        Some(self)\n    }}\n}}\n\n\
+         impl AsId for Option<String> {{\n    fn as_id(&self) -> Option<&str> {{\n        self.as_deref()\n    }}\n}}\n\n\
+         impl ServerNotification {{\n    \
+         /// The thread this notification is about (`params.threadId`), when it names one.\n    \
+         pub fn thread_id(&self) -> Option<&str> {{\n        match self {{\n{thread_arms}            \
+         Self::Unknown {{ params, .. }} => params.get(\"threadId\").and_then(serde_json::Value::as_str),\n            \
+         _ => None,\n        }}\n    }}\n\n    \
+         /// The turn this notification is about (`params.turnId`, else `params.turn.id`), when it\n    \
+         /// names one.\n    \
+         pub fn turn_id(&self) -> Option<&str> {{\n        match self {{\n{turn_arms}            \
+         Self::Unknown {{ params, .. }} => params\n                .get(\"turnId\")\n                \
+         .or_else(|| params.pointer(\"/turn/id\"))\n                .and_then(serde_json::Value::as_str),\n            \
+         _ => None,\n        }}\n    }}\n}}\n"
+    ))
+}

@@ -84,7 +84,10 @@ fn generate(schema_dir: &Path) -> Result<BTreeMap<&'static str, String>, String>
     files.insert("mod.rs", mod_rs);
     files.insert("types.rs", emit::types_module(&items));
     files.insert("requests.rs", methods::requests_module(&methods));
-    files.insert("notifications.rs", methods::notifications_module(&methods));
+    files.insert(
+        "notifications.rs",
+        methods::notifications_module(&methods) + &methods::notification_ids_impl(&defs, &methods)?,
+    );
     files.insert(
         "server_requests.rs",
         methods::server_requests_module(&methods),

@@ -2033,3 +2033,137 @@ pub const SERVER_NOTIFICATIONS: &[crate::MethodInfo] = &[
         response_type: None,
     },
 ];
+/// Reads an id member whether the schema makes it required or optional.
+trait AsId {
+    fn as_id(&self) -> Option<&str>;
+}
+
+impl AsId for String {
+    fn as_id(&self) -> Option<&str> {
+        Some(self)
+    }
+}
+
+impl AsId for Option<String> {
+    fn as_id(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
+impl ServerNotification {
+    /// The thread this notification is about (`params.threadId`), when it names one.
+    pub fn thread_id(&self) -> Option<&str> {
+        match self {
+            Self::Error(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadStatusChanged(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadReadStateChanged(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadArchived(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadDeleted(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadUnarchived(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadClosed(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadReverted(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadNameUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadAttachmentUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadGoalUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadPredictionUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadGoalCleared(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadQueueChanged(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadProjectUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadEnvironmentConnected(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadEnvironmentDisconnected(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadSettingsUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadTokenUsageUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::TurnStarted(p) => AsId::as_id(&p.thread_id),
+            Self::HookStarted(p) => AsId::as_id(&p.thread_id),
+            Self::TurnCompleted(p) => AsId::as_id(&p.thread_id),
+            Self::HookCompleted(p) => AsId::as_id(&p.thread_id),
+            Self::TurnDiffUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::TurnPlanUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ItemStarted(p) => AsId::as_id(&p.thread_id),
+            Self::ItemAutoApprovalReviewStarted(p) => AsId::as_id(&p.thread_id),
+            Self::ItemAutoApprovalReviewCompleted(p) => AsId::as_id(&p.thread_id),
+            Self::AutoApprovalReviewStrictReviewRequired(p) => AsId::as_id(&p.thread_id),
+            Self::ItemCompleted(p) => AsId::as_id(&p.thread_id),
+            Self::ItemAgentMessageDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ItemPlanDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ItemCommandExecutionOutputDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ItemCommandExecutionTerminalInteraction(p) => AsId::as_id(&p.thread_id),
+            Self::ItemFileChangeOutputDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ItemFileChangePatchUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ServerRequestResolved(p) => AsId::as_id(&p.thread_id),
+            Self::ItemMcpToolCallProgress(p) => AsId::as_id(&p.thread_id),
+            Self::McpServerOauthLoginCompleted(p) => AsId::as_id(&p.thread_id),
+            Self::McpServerStartupStatusUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::ItemReasoningSummaryTextDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ItemReasoningSummaryPartAdded(p) => AsId::as_id(&p.thread_id),
+            Self::ItemReasoningTextDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadCompacted(p) => AsId::as_id(&p.thread_id),
+            Self::ModelRerouted(p) => AsId::as_id(&p.thread_id),
+            Self::ModelVerification(p) => AsId::as_id(&p.thread_id),
+            Self::ModelProviderAuthRecoveryStarted(p) => AsId::as_id(&p.thread_id),
+            Self::ModelProviderAuthRecoveryCompleted(p) => AsId::as_id(&p.thread_id),
+            Self::TurnModerationMetadata(p) => AsId::as_id(&p.thread_id),
+            Self::ModelSafetyBufferingUpdated(p) => AsId::as_id(&p.thread_id),
+            Self::Warning(p) => AsId::as_id(&p.thread_id),
+            Self::GuardianWarning(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeStarted(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeItemAdded(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeItemStarted(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeItemTranscriptDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeItemCompleted(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeTranscriptDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeTranscriptDone(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeOutputAudioDelta(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeSdp(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeError(p) => AsId::as_id(&p.thread_id),
+            Self::ThreadRealtimeClosed(p) => AsId::as_id(&p.thread_id),
+            Self::Unknown { params, .. } => {
+                params.get("threadId").and_then(serde_json::Value::as_str)
+            }
+            _ => None,
+        }
+    }
+
+    /// The turn this notification is about (`params.turnId`, else `params.turn.id`), when it
+    /// names one.
+    pub fn turn_id(&self) -> Option<&str> {
+        match self {
+            Self::Error(p) => AsId::as_id(&p.turn_id),
+            Self::ThreadGoalUpdated(p) => AsId::as_id(&p.turn_id),
+            Self::ThreadTokenUsageUpdated(p) => AsId::as_id(&p.turn_id),
+            Self::TurnStarted(p) => AsId::as_id(&p.turn.id),
+            Self::HookStarted(p) => AsId::as_id(&p.turn_id),
+            Self::TurnCompleted(p) => AsId::as_id(&p.turn.id),
+            Self::HookCompleted(p) => AsId::as_id(&p.turn_id),
+            Self::TurnDiffUpdated(p) => AsId::as_id(&p.turn_id),
+            Self::TurnPlanUpdated(p) => AsId::as_id(&p.turn_id),
+            Self::ItemStarted(p) => AsId::as_id(&p.turn_id),
+            Self::ItemAutoApprovalReviewStarted(p) => AsId::as_id(&p.turn_id),
+            Self::ItemAutoApprovalReviewCompleted(p) => AsId::as_id(&p.turn_id),
+            Self::AutoApprovalReviewStrictReviewRequired(p) => AsId::as_id(&p.turn_id),
+            Self::ItemCompleted(p) => AsId::as_id(&p.turn_id),
+            Self::ItemAgentMessageDelta(p) => AsId::as_id(&p.turn_id),
+            Self::ItemPlanDelta(p) => AsId::as_id(&p.turn_id),
+            Self::ItemCommandExecutionOutputDelta(p) => AsId::as_id(&p.turn_id),
+            Self::ItemCommandExecutionTerminalInteraction(p) => AsId::as_id(&p.turn_id),
+            Self::ItemFileChangeOutputDelta(p) => AsId::as_id(&p.turn_id),
+            Self::ItemFileChangePatchUpdated(p) => AsId::as_id(&p.turn_id),
+            Self::ItemMcpToolCallProgress(p) => AsId::as_id(&p.turn_id),
+            Self::ItemReasoningSummaryTextDelta(p) => AsId::as_id(&p.turn_id),
+            Self::ItemReasoningSummaryPartAdded(p) => AsId::as_id(&p.turn_id),
+            Self::ItemReasoningTextDelta(p) => AsId::as_id(&p.turn_id),
+            Self::ThreadCompacted(p) => AsId::as_id(&p.turn_id),
+            Self::ModelRerouted(p) => AsId::as_id(&p.turn_id),
+            Self::ModelVerification(p) => AsId::as_id(&p.turn_id),
+            Self::ModelProviderAuthRecoveryStarted(p) => AsId::as_id(&p.turn_id),
+            Self::ModelProviderAuthRecoveryCompleted(p) => AsId::as_id(&p.turn_id),
+            Self::TurnModerationMetadata(p) => AsId::as_id(&p.turn_id),
+            Self::ModelSafetyBufferingUpdated(p) => AsId::as_id(&p.turn_id),
+            Self::Unknown { params, .. } => params
+                .get("turnId")
+                .or_else(|| params.pointer("/turn/id"))
+                .and_then(serde_json::Value::as_str),
+            _ => None,
+        }
+    }
+}

@@ -10,7 +10,7 @@ use crate::error::Error;
 /// sleeping the calling thread between attempts: the blocking twin of
 /// [`crate::retry_on_overload`], with the same [`RetryOptions`] (3 attempts, 0.25 s doubling up
 /// to 2 s, ±20 % jitter by default). Only errors for which [`Error::is_retryable`] holds are
-/// retried.
+/// retried; a failed turn that already did work is not retried ([`Error::NotRetried`] says why).
 ///
 /// ```no_run
 /// # fn demo(codex: &openai_codex::Codex) -> openai_codex::Result<()> {
@@ -20,7 +20,7 @@ use crate::error::Error;
 /// ```
 ///
 /// # Errors
-/// The last error, unchanged; [`Error::InvalidInput`] when `max_attempts` is 0;
+/// The last error, unchanged, or [`Error::NotRetried`]; [`Error::InvalidInput`] when `max_attempts` is 0;
 /// [`Error::BlockingInAsync`] inside a tokio runtime (where sleeping would stall the executor).
 pub fn retry_on_overload<T, F>(mut op: F, options: RetryOptions) -> Result<T>
 where
@@ -35,7 +35,7 @@ where
             Err(error) => {
                 failures += 1;
                 if failures >= options.max_attempts || !error.is_retryable() {
-                    return Err(error);
+                    return Err(crate::retry::explain_no_retry(error));
                 }
                 let delay = options.jittered(failures);
                 tracing::debug!(%error, ?delay, attempt = failures, "retrying after overload");

@@ -7,7 +7,7 @@ use super::codex::Codex;
 use crate::error::{Error, Result};
 use crate::inputs::Input;
 use crate::router::TurnEvent;
-use crate::turn::{AsyncTurnHandle, TurnResult, TurnStream};
+use crate::turn::{AsyncTurnHandle, InterruptOutcome, TurnResult, TurnStream};
 
 /// A handle to one turn: iterate its events, steer it, interrupt it, or wait for its result.
 ///
@@ -96,13 +96,13 @@ impl TurnHandle {
         self.codex.call(self.inner.steer(input))
     }
 
-    /// Interrupts the turn; it then completes with status `interrupted`. Interrupting a turn
-    /// that has already finished returns at once.
+    /// Interrupts the turn; it then completes with status `interrupted`. A turn that has
+    /// already finished gives [`InterruptOutcome::AlreadyFinished`] at once.
     ///
     /// # Errors
-    /// [`Error::JsonRpc`] when the runtime refuses; [`Error::BlockingInAsync`] inside a tokio
-    /// runtime.
-    pub fn interrupt(&self) -> Result<proto::TurnInterruptResponse> {
+    /// [`Error::JsonRpc`] when the runtime refuses for another reason;
+    /// [`Error::BlockingInAsync`] inside a tokio runtime.
+    pub fn interrupt(&self) -> Result<InterruptOutcome> {
         self.codex.call(self.inner.interrupt())
     }
 }
