@@ -78,14 +78,63 @@ macro_rules! setters {
     };
 }
 
-/// The `cwd` setter: any path (`&str`, `String`, `&Path`, `PathBuf`), sent as a string.
+/// A working directory argument: any string or path (`&str`, `String`, `Cow<str>` as from
+/// `to_string_lossy()`, `&Path`, `PathBuf`), sent to the runtime as a string.
+pub trait CwdArg {
+    /// The directory as the string sent on the wire (a non-UTF-8 path is converted lossily).
+    fn into_cwd(self) -> String;
+}
+
+impl CwdArg for &str {
+    fn into_cwd(self) -> String {
+        self.to_owned()
+    }
+}
+
+impl CwdArg for String {
+    fn into_cwd(self) -> String {
+        self
+    }
+}
+
+impl CwdArg for &String {
+    fn into_cwd(self) -> String {
+        self.clone()
+    }
+}
+
+impl CwdArg for std::borrow::Cow<'_, str> {
+    fn into_cwd(self) -> String {
+        self.into_owned()
+    }
+}
+
+impl CwdArg for &std::path::Path {
+    fn into_cwd(self) -> String {
+        self.to_string_lossy().into_owned()
+    }
+}
+
+impl CwdArg for std::path::PathBuf {
+    fn into_cwd(self) -> String {
+        self.as_path().into_cwd()
+    }
+}
+
+impl CwdArg for &std::path::PathBuf {
+    fn into_cwd(self) -> String {
+        self.as_path().into_cwd()
+    }
+}
+
+/// The `cwd` setter: any string or path ([`CwdArg`]).
 macro_rules! cwd_setter {
     ($ty:ident) => {
         impl $ty {
-            /// Sets `cwd` (any path: `&str`, `String`, `&Path`, `PathBuf`).
+            /// Sets `cwd`: any string or path (`&str`, `String`, `&Path`, `PathBuf`, ...).
             #[must_use]
-            pub fn cwd(mut self, dir: impl AsRef<std::path::Path>) -> Self {
-                self.cwd = Some(dir.as_ref().to_string_lossy().into_owned());
+            pub fn cwd(mut self, dir: impl CwdArg) -> Self {
+                self.cwd = Some(dir.into_cwd());
                 self
             }
         }
@@ -105,6 +154,7 @@ macro_rules! cwd_setter {
 ///     .cwd("/srv/app")
 ///     .cwd(Path::new("/srv/app"))
 ///     .cwd(std::env::temp_dir())
+///     .cwd(std::env::temp_dir().to_string_lossy())
 ///     .cwd(String::from("/srv/app"))
 ///     .ephemeral(true)
 ///     .sandbox(Sandbox::WorkspaceWrite)
