@@ -483,7 +483,7 @@ impl AsyncTurnHandle {
         let done = self
             .codex
             .inner
-            .conn
+            .conn()
             .shared
             .router
             .finished_turn(&self.id)?;
