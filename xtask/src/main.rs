@@ -20,6 +20,9 @@ commands:
   bench [--quick] [--rounds N] [--only w1-fake,w1-real,w2,w3,w4,w5] [--no-python] [--no-callgrind]
                      benchmarks: ours vs the official Python SDK vs a raw-limit client; writes
                      BENCHMARKS.md and bench/throughput.png (--quick: a smoke run into target/bench)
+  bench --transports [--quick]
+                     W1/W4 over stdio, unix and ws (ratios to stdio) and the pool over 1/2/4 fake
+                     app-servers; writes target/bench/transports.md
   ci                 run every CI check: fmt, codegen --check, clippy, docs, tests
   runtime            install the pinned Codex runtime into target/codex-runtime (idempotent)
   schema             regenerate the JSON Schema bundle from the pinned runtime

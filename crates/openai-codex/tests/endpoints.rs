@@ -566,3 +566,52 @@ async fn keepalive_detects_a_peer_that_stopped_answering() {
     assert!(error.to_string().contains("no frame"), "{error}");
     assert!(waited < Duration::from_secs(5), "detected after {waited:?}");
 }
+
+#[tokio::test]
+async fn the_fake_app_server_listens_like_the_runtime_for_benchmarks() {
+    use std::io::BufRead;
+    let bin = openai_codex_testkit::fake_server::fake_app_server_bin();
+    let mut child = std::process::Command::new(&bin)
+        .args(["app-server", "--listen", "ws://127.0.0.1:0"])
+        .env(
+            openai_codex_testkit::fake_server::SCENARIO_ENV,
+            r#"{"deltas":3000}"#,
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let url = std::io::BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("listening on: ")
+                .nth(1)
+                .map(|u| u.trim().to_string())
+        })
+        .unwrap();
+    // Two clients one after the other, each a full session.
+    for _ in 0..2 {
+        let codex = AsyncCodex::connect(url.as_str(), CodexConfig::default())
+            .await
+            .unwrap();
+        let thread = codex
+            .thread_start(ThreadStartOptions::default())
+            .await
+            .unwrap();
+        let turn = thread.turn("go", TurnOptions::default()).await.unwrap();
+        let mut deltas = 0;
+        let mut stream = turn.stream();
+        while let Some(event) = stream.next().await {
+            if let TurnEvent::Notification(n) = event.unwrap() {
+                if matches!(&*n, ServerNotification::ItemAgentMessageDelta(_)) {
+                    deltas += 1;
+                }
+            }
+        }
+        assert_eq!(deltas, 3000);
+        codex.close().await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

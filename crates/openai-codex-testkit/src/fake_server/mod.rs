@@ -58,6 +58,7 @@
 //! `item/completed` (userMessage), `item/started` (agentMessage), the deltas, `item/completed`
 //! (agentMessage), `thread/tokenUsage/updated`, `thread/status/changed` (idle), `turn/completed`.
 
+mod listen;
 mod scenario;
 mod server;
 mod shapes;
@@ -120,13 +121,14 @@ pub fn main_with_args(args: impl IntoIterator<Item = String>) -> i32 {
         eprintln!("usage: {BIN_NAME} [--config X]... app-server --listen stdio://");
         return 2;
     }
-    if let Some(l) = listen.as_deref() {
-        if l != "stdio://" {
-            eprintln!("{BIN_NAME}: only --listen stdio:// is supported, got {l}");
-            return 2;
+    match listen.as_deref() {
+        None | Some("stdio://") => server::run(scenarios),
+        Some(l) if l.starts_with("ws://") || l.starts_with("unix://") => listen::serve(l),
+        Some(l) => {
+            eprintln!("{BIN_NAME}: --listen takes stdio://, ws://IP:PORT or unix://PATH, got {l}");
+            2
         }
     }
-    server::run(scenarios)
 }
 
 /// Checks a scenario JSON object without running it (the same parsing the binary does).

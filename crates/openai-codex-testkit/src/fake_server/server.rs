@@ -5,7 +5,7 @@
 //! flushing only before it blocks on input or at the end of a burst.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, BufRead, BufWriter, StdoutLock, Write};
+use std::io::{self, BufRead, BufWriter, Write};
 use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
@@ -69,7 +69,7 @@ struct Turn {
 }
 
 struct Server {
-    out: BufWriter<StdoutLock<'static>>,
+    out: BufWriter<Box<dyn Write>>,
     base: Rc<Scenario>,
     per_turn: Vec<Rc<Scenario>>,
     initialized: bool,
@@ -91,10 +91,23 @@ struct Server {
 /// Runs the server on stdin/stdout until stdin is closed and every turn that can finish has
 /// finished. Returns the exit code.
 pub(crate) fn run(scenarios: Scenarios) -> i32 {
+    run_on(
+        scenarios,
+        || io::stdin().lock(),
+        Box::new(io::stdout().lock()),
+    )
+}
+
+/// Runs the server over any line-oriented pair (stdio, or a WebSocket connection presented as
+/// lines) until the input ends. Returns the exit code.
+pub(crate) fn run_on<R: BufRead>(
+    scenarios: Scenarios,
+    input: impl FnOnce() -> R + Send + 'static,
+    output: Box<dyn Write>,
+) -> i32 {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let stdin = io::stdin();
-        let mut lock = stdin.lock();
+        let mut lock = input();
         let mut line = String::new();
         loop {
             line.clear();
@@ -118,7 +131,7 @@ pub(crate) fn run(scenarios: Scenarios) -> i32 {
     let cwd = std::env::current_dir()
         .map_or_else(|_| "/fake/cwd".to_owned(), |p| p.display().to_string());
     let mut server = Server {
-        out: BufWriter::with_capacity(OUT_BUFFER, io::stdout().lock()),
+        out: BufWriter::with_capacity(OUT_BUFFER, output),
         base: Rc::new(scenarios.base),
         per_turn: scenarios.per_turn.into_iter().map(Rc::new).collect(),
         initialized: false,
