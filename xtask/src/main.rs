@@ -9,6 +9,7 @@ mod demo;
 mod fixtures;
 mod runtime;
 mod schema;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,12 @@ commands:
   bench --transports [--quick]
                      W1/W4 over stdio, unix and ws (ratios to stdio) and the pool over 1/2/4 fake
                      app-servers; writes target/bench/transports.md
+  bench --loaded [--runs N]
+                     W4 with a CPU hog on every core, N runs per API (default 20), delivered and
+                     dropped deltas per run, into target/bench/loaded.md
+  soak [--turns N] [--per-client N] [--deltas N]
+                     10,000 turns (deltas, approvals, interrupts; a runtime crash and a new client
+                     every 1,000) on the fake app-server; RSS every block, fails unless flat (10 %)
   ci                 run every CI check: fmt, codegen --check, clippy, docs, tests
   runtime            install the pinned Codex runtime into target/codex-runtime (idempotent)
   schema             regenerate the JSON Schema bundle from the pinned runtime
@@ -39,6 +46,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("ci") => ci::run(),
+        Some("soak") => soak::run(&args[1..]),
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
         Some("schema") => schema::run(),
         Some("codegen") => codegen::run(&args[1..]),

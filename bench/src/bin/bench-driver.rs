@@ -10,7 +10,13 @@
 //! ```text
 //! bench-driver --root <workspace> --bin-dir <target/release> [--quick] [--rounds N]
 //!              [--only w1-fake,w4,...] [--no-python] [--no-callgrind] [--out FILE] [--png FILE]
+//! bench-driver --root <workspace> --bin-dir <target/release> --loaded [--runs N]
 //! ```
+//!
+//! `--loaded` runs only W4 (200,000 deltas, one turn) with a CPU hog on every core, started
+//! here: `--runs` runs (default 20) per API (ours async and blocking) with the default overflow
+//! policy, then 5 per API with `OverflowPolicy::DropDeltas`, and writes one row per run
+//! (deltas delivered and dropped) to `target/bench/loaded.md`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -42,6 +48,8 @@ struct Opts {
     out: PathBuf,
     png: PathBuf,
     command: String,
+    loaded: bool,
+    runs: usize,
 }
 
 impl Opts {
@@ -57,6 +65,8 @@ impl Opts {
         let mut out = None;
         let mut png = None;
         let mut command = "cargo xtask bench".to_string();
+        let mut loaded = false;
+        let mut runs = 20;
         while let Some(arg) = args.next() {
             let mut value = || args.next().ok_or(format!("{arg} needs a value"));
             match arg.as_str() {
@@ -71,6 +81,8 @@ impl Opts {
                 "--out" => out = Some(PathBuf::from(value()?)),
                 "--png" => png = Some(PathBuf::from(value()?)),
                 "--command" => command = value()?,
+                "--loaded" => loaded = true,
+                "--runs" => runs = value()?.parse().map_err(|e| format!("{e}"))?,
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -99,6 +111,8 @@ impl Opts {
             out,
             png,
             command,
+            loaded,
+            runs,
         })
     }
 
@@ -185,6 +199,9 @@ fn run() -> Res<()> {
             (SCENARIO_ENV.to_string(), scenario.to_string()),
         ]
     };
+    if opts.loaded {
+        return run_loaded(&opts, &clients[1..3], &fake_env);
+    }
     let q = opts.quick;
     let (w1_fake_iters, w1_real_iters, w3_turns) = if q { (3, 1, 3) } else { (10, 3, 50) };
     let (w4_deltas, w5_deltas, w5_threads) = if q {
@@ -310,6 +327,125 @@ fn run() -> Res<()> {
         started.elapsed().as_secs_f64()
     );
     drop(home);
+    Ok(())
+}
+
+/// `--loaded`: W4 with a busy thread on every core, one row per run.
+fn run_loaded(
+    opts: &Opts,
+    clients: &[Client],
+    fake_env: &dyn Fn(&str) -> Vec<(String, String)>,
+) -> Res<()> {
+    const DELTAS: u64 = 200_000;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hogs: Vec<_> = (0..cores)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(
+                        x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1),
+                    );
+                }
+            })
+        })
+        .collect();
+    let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let mut rows = Vec::new();
+    let mut outcome = Ok(());
+    'policies: for (policy, runs) in [("default (backpressure)", opts.runs), ("drop", 5)] {
+        let mut env = fake_env(&format!(r#"{{"deltas":{DELTAS}}}"#));
+        if policy == "drop" {
+            env.push(("BENCH_OVERFLOW".into(), "drop".into()));
+        }
+        let workload = Workload {
+            key: "w4-loaded",
+            title: String::new(),
+            args: vec!["w4".into()],
+            env,
+            cwd: None,
+            expected_deltas: Some(DELTAS),
+        };
+        for run in 0..runs {
+            for client in clients {
+                match run_client(opts, client, &workload, run) {
+                    Ok(report) => {
+                        eprintln!(
+                            "  loaded {policy:<22} run {:>2} {:<13} delivered {:>6} dropped {:>6}",
+                            run + 1,
+                            client.name,
+                            report.deltas,
+                            report.dropped
+                        );
+                        rows.push((policy, run + 1, client.name, report));
+                    }
+                    Err(e) => {
+                        outcome = Err(e);
+                        break 'policies;
+                    }
+                }
+            }
+        }
+    }
+    let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for hog in hogs {
+        let _ = hog.join();
+    }
+    outcome?;
+    let mut md = String::new();
+    let _ =
+        writeln!(
+        md,
+        "W4 loaded: one turn of {DELTAS} deltas from the fake app-server, {cores} busy threads \
+         (one per core) running in the driver meanwhile. Command: `{} --loaded --runs {}`. \
+         Load average (1/5/15 min) before: {}; after: {}.\n",
+        opts.command.trim_end_matches(" --loaded").split(" --runs").next().unwrap_or_default(),
+        opts.runs,
+        load_before.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        load_after.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    );
+    let _ = writeln!(
+        md,
+        "| policy | API | runs | 0 dropped | delivered per run | dropped per run | median time |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---|---|---:|");
+    for policy in ["default (backpressure)", "drop"] {
+        for client in clients {
+            let these: Vec<&Report> = rows
+                .iter()
+                .filter(|(p, _, c, _)| *p == policy && *c == client.name)
+                .map(|(_, _, _, r)| r)
+                .collect();
+            if these.is_empty() {
+                continue;
+            }
+            let list = |f: &dyn Fn(&Report) -> u64| {
+                these
+                    .iter()
+                    .map(|r| f(r).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let clean = these.iter().filter(|r| r.dropped == 0).count();
+            let secs = median(these.iter().map(|r| time_ns(r) as f64 / 1e9).collect());
+            let _ = writeln!(
+                md,
+                "| {policy} | {} | {} | {clean}/{} | {} | {} | {secs:.2} s |",
+                client.name,
+                these.len(),
+                these.len(),
+                list(&|r| r.deltas),
+                list(&|r| r.dropped),
+            );
+        }
+    }
+    let out = opts.root.join("target/bench/loaded.md");
+    std::fs::write(&out, &md).map_err(|e| format!("{}: {e}", out.display()))?;
+    print!("{md}");
+    eprintln!("wrote {}", out.display());
     Ok(())
 }
 

@@ -8,10 +8,18 @@ use std::time::Instant;
 
 use codex_bench::{cpu_ns, finish, stamped_latency, unix_ns, Args, Histogram, Report};
 use openai_codex::types::ServerNotification;
-use openai_codex::{Codex, CodexConfig, ThreadStartOptions, TurnEvent, TurnOptions};
+use openai_codex::{
+    Codex, CodexConfig, OverflowPolicy, ThreadStartOptions, TurnEvent, TurnOptions,
+};
 
 fn config() -> CodexConfig {
-    CodexConfig::new().codex_bin(codex_bench::codex_bin())
+    let config = CodexConfig::new().codex_bin(codex_bench::codex_bin());
+    // `bench-driver --loaded` also measures the drop policy.
+    if std::env::var("BENCH_OVERFLOW").as_deref() == Ok("drop") {
+        config.overflow(OverflowPolicy::DropDeltas)
+    } else {
+        config
+    }
 }
 
 fn nanos(start: Instant) -> u64 {
