@@ -174,7 +174,7 @@ fn run() -> Res<()> {
             argv: vec![path_str(&opts.bin_dir.join("bench-ours-blocking"))],
         },
     ];
-    if opts.python {
+    if opts.python && !opts.loaded {
         let python = setup_python(&opts.root)?;
         let script = path_str(&opts.root.join("bench/python/clients.py"));
         for (name, api) in [("python-sync", "sync"), ("python-async", "async")] {
@@ -400,10 +400,9 @@ fn run_loaded(
         writeln!(
         md,
         "W4 loaded: one turn of {DELTAS} deltas from the fake app-server, {cores} busy threads \
-         (one per core) running in the driver meanwhile. Command: `{} --loaded --runs {}`. \
+         (one per core) running in the driver meanwhile. Command: `{}`. \
          Load average (1/5/15 min) before: {}; after: {}.\n",
-        opts.command.trim_end_matches(" --loaded").split(" --runs").next().unwrap_or_default(),
-        opts.runs,
+        opts.command,
         load_before.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
         load_after.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
     );
