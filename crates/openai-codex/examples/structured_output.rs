@@ -1,18 +1,22 @@
-//! Structured output: give the turn a JSON Schema and parse the answer with serde.
+//! Structured output: derive a schema from a Rust type and get the answer back as that type.
 //!
 //! ```sh
 //! cargo run -p openai-codex --example structured_output
 //! ```
 
-use openai_codex::{AsyncCodex, CodexConfig, ThreadStartOptions, TurnOptions};
+use openai_codex::{AsyncCodex, CodexConfig, Error, ThreadStartOptions, TurnOptions};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
-/// The shape we ask for; the schema below describes exactly this.
-#[derive(Debug, Deserialize)]
+/// The shape we ask for. `run_typed` sends its JSON Schema, made strict (every field required,
+/// no others allowed), and parses the final answer into it.
+#[derive(Debug, Deserialize, JsonSchema)]
 struct LanguageFacts {
+    /// The language's name.
     name: String,
+    /// The year of the first stable release.
     first_stable_release_year: u32,
+    /// Three notable features.
     notable_features: Vec<String>,
 }
 
@@ -21,27 +25,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let codex = AsyncCodex::new(CodexConfig::default()).await?;
     let thread = codex.thread_start(ThreadStartOptions::default()).await?;
 
-    // Strict JSON Schema: every property required, no others allowed.
-    let schema = json!({
-        "type": "object",
-        "properties": {
-            "name": {"type": "string"},
-            "first_stable_release_year": {"type": "integer"},
-            "notable_features": {"type": "array", "items": {"type": "string"}}
-        },
-        "required": ["name", "first_stable_release_year", "notable_features"],
-        "additionalProperties": false
-    });
-    let result = thread
-        .run(
+    let answer = thread
+        .run_typed::<LanguageFacts>(
             "Describe the Rust programming language: its name, the year of its first stable \
              release, and three notable features.",
-            TurnOptions::default().output_schema(schema),
+            TurnOptions::default(),
         )
-        .await?;
-
-    let answer = result.final_response.ok_or("the turn gave no answer")?;
-    let facts: LanguageFacts = serde_json::from_str(&answer)?;
+        .await;
+    let facts = match answer {
+        Ok(answer) => answer.value,
+        // The answer did not fit the type: the raw text and the whole turn are kept.
+        Err(Error::StructuredOutput(bad)) => {
+            eprintln!("unexpected answer: {:?}", bad.raw);
+            return Err(Error::StructuredOutput(bad).into());
+        }
+        Err(other) => return Err(other.into()),
+    };
     println!(
         "{} (stable since {})",
         facts.name, facts.first_stable_release_year

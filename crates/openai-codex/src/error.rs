@@ -318,6 +318,52 @@ impl TurnFailed {
     }
 }
 
+/// The final answer of a turn could not be parsed into the requested type.
+#[derive(Debug)]
+pub struct StructuredOutputError {
+    /// The Rust type the answer was parsed into.
+    pub type_name: &'static str,
+    /// The answer as the model gave it (`None` when the turn gave no final answer).
+    pub raw: Option<String>,
+    /// The whole turn result (items, usage, status).
+    pub turn: Box<TurnResult>,
+    /// The parse error (`None` when there was no answer to parse).
+    pub source: Option<serde_json::Error>,
+}
+
+impl std::fmt::Display for StructuredOutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.raw, &self.source) {
+            (None, _) => write!(
+                f,
+                "turn {} gave no final answer to parse into {}",
+                self.turn.id, self.type_name
+            ),
+            (Some(raw), source) => {
+                let shown: String = raw.chars().take(200).collect();
+                let more = if shown.len() < raw.len() { "..." } else { "" };
+                write!(
+                    f,
+                    "the final answer of turn {} is not a valid {}",
+                    self.turn.id, self.type_name
+                )?;
+                if let Some(source) = source {
+                    write!(f, " ({source})")?;
+                }
+                write!(f, "; raw answer: {shown}{more}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StructuredOutputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
 /// Every error the SDK returns.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -469,6 +515,10 @@ pub enum Error {
         /// The error that was not retried (e.g. [`Error::TurnFailed`] with the partial result).
         source: Box<Error>,
     },
+    /// `run_typed`: the turn's final answer could not be parsed into the requested type (the
+    /// raw answer and the whole turn result are kept).
+    #[error(transparent)]
+    StructuredOutput(StructuredOutputError),
     /// The blocking API was called from inside an async runtime, which would deadlock.
     #[error("the blocking API cannot be called from inside an async runtime; use AsyncCodex there, or call it from a plain OS thread (std::thread::spawn)")]
     BlockingInAsync,

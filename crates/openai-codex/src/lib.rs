@@ -46,6 +46,8 @@ pub mod router;
 mod rpc;
 pub mod runtime;
 pub mod sandbox;
+#[cfg(feature = "typed")]
+pub mod structured;
 pub mod thread;
 pub mod transport;
 pub mod turn;
@@ -78,6 +80,8 @@ pub use reconnect::ReconnectPolicy;
 pub use retry::{retry_on_overload, RetryOptions};
 pub use router::{GlobalEvent, TurnEvent};
 pub use sandbox::{ApprovalMode, Sandbox};
+#[cfg(feature = "typed")]
+pub use structured::TypedTurnResult;
 pub use thread::{
     AsyncThread, ThreadForkOptions, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions,
     TurnOptions,

@@ -760,6 +760,56 @@ impl AsyncThread {
         self.turn(input, options).await?.run().await
     }
 
+    /// Runs a turn whose final answer must be a `T`: the schema generated from `T` (made strict,
+    /// see [`crate::structured`]) is sent as the turn's output schema, and the answer is parsed
+    /// into `T`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `T` has no strict schema or `options` already carries an
+    /// `output_schema` (nothing is sent); [`Error::StructuredOutput`] (with the raw answer and
+    /// the whole [`TurnResult`]) when the answer does not parse; otherwise as
+    /// [`AsyncThread::run`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::TurnOptions;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Capital {
+    ///     country: String,
+    ///     city: String,
+    /// }
+    ///
+    /// let answer = thread
+    ///     .run_typed::<Capital>("What is the capital of France?", TurnOptions::default())
+    ///     .await?;
+    /// println!("{} -> {}", answer.value.country, answer.value.city);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "typed")]
+    pub async fn run_typed<T>(
+        &self,
+        input: impl Into<RunInput>,
+        options: TurnOptions,
+    ) -> Result<crate::structured::TypedTurnResult<T>>
+    where
+        T: serde::de::DeserializeOwned + schemars::JsonSchema,
+    {
+        if options.output_schema.is_some() {
+            return Err(Error::InvalidInput {
+                field: "output_schema",
+                message: "run_typed sends the schema of its type; leave output_schema unset, or \
+                          use run() with your own schema"
+                    .into(),
+            });
+        }
+        let schema = crate::structured::strict_schema::<T>()?;
+        let turn = self.turn(input, options.output_schema(schema)).await?;
+        turn.run_typed::<T>().await
+    }
+
     /// Starts a turn and returns its handle without waiting. Turn starts on one thread are
     /// serialized; turns on different threads go out in parallel.
     ///

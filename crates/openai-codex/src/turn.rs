@@ -406,6 +406,39 @@ impl AsyncTurnHandle {
         }
     }
 
+    /// Waits for the turn like [`AsyncTurnHandle::run`] and parses its final answer into `T`
+    /// (for a turn started with an output schema, for example with
+    /// [`crate::structured::strict_schema`]).
+    ///
+    /// # Errors
+    /// [`Error::StructuredOutput`] (with the raw answer and the whole [`TurnResult`]) when the
+    /// answer is missing or does not parse; otherwise as [`AsyncTurnHandle::run`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(thread: openai_codex::AsyncThread) -> openai_codex::Result<()> {
+    /// use openai_codex::structured::strict_schema;
+    /// use openai_codex::TurnOptions;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Verdict {
+    ///     ok: bool,
+    /// }
+    ///
+    /// let options = TurnOptions::default().output_schema(strict_schema::<Verdict>()?);
+    /// let turn = thread.turn("Do the tests pass?", options).await?;
+    /// let verdict = turn.run_typed::<Verdict>().await?;
+    /// println!("ok: {}", verdict.value.ok);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "typed")]
+    pub async fn run_typed<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<crate::structured::TypedTurnResult<T>> {
+        crate::structured::parse(self.run().await?)
+    }
+
     /// Adds input to the running turn (sent with this turn's id as `expectedTurnId`).
     ///
     /// # Errors

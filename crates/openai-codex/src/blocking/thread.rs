@@ -66,6 +66,39 @@ impl Thread {
         self.codex.call(self.inner.run(input, options))
     }
 
+    /// Runs a turn whose final answer must be a `T` (its strict schema is sent as the output
+    /// schema) and parses the answer: the blocking twin of
+    /// [`AsyncThread::run_typed`](crate::AsyncThread::run_typed).
+    ///
+    /// # Errors
+    /// As [`AsyncThread::run_typed`](crate::AsyncThread::run_typed); [`Error::BlockingInAsync`]
+    /// inside a tokio runtime.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn example(thread: openai_codex::Thread) -> openai_codex::Result<()> {
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Capital {
+    ///     city: String,
+    /// }
+    ///
+    /// let answer = thread.run_typed::<Capital>("Capital of France?", Default::default())?;
+    /// println!("{}", answer.value.city);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "typed")]
+    pub fn run_typed<T>(
+        &self,
+        input: impl Into<RunInput>,
+        options: TurnOptions,
+    ) -> Result<crate::structured::TypedTurnResult<T>>
+    where
+        T: serde::de::DeserializeOwned + schemars::JsonSchema,
+    {
+        self.codex.call(self.inner.run_typed::<T>(input, options))
+    }
+
     /// Starts a turn and returns its handle without waiting. Turn starts on one thread are
     /// serialized; turns on different threads go out in parallel.
     ///

@@ -86,6 +86,18 @@ impl TurnHandle {
         self.codex.call(self.inner.run())
     }
 
+    /// Waits for the turn and parses its final answer into `T`: the blocking twin of
+    /// [`AsyncTurnHandle::run_typed`].
+    ///
+    /// # Errors
+    /// As [`AsyncTurnHandle::run_typed`]; [`Error::BlockingInAsync`] inside a tokio runtime.
+    #[cfg(feature = "typed")]
+    pub fn run_typed<T: serde::de::DeserializeOwned>(
+        &self,
+    ) -> Result<crate::structured::TypedTurnResult<T>> {
+        self.codex.call(self.inner.run_typed::<T>())
+    }
+
     /// Adds input to the running turn (sent with this turn's id as `expectedTurnId`).
     ///
     /// # Errors
