@@ -116,13 +116,13 @@ pub fn strict_schema<T: JsonSchema>() -> Result<Value> {
 ///
 /// let strict = make_strict(json!({
 ///     "type": "object",
-///     "properties": {"name": {"type": "string", "minLength": 1}, "age": {"type": "integer", "format": "uint8"}},
+///     "properties": {"age": {"type": "integer", "format": "uint8"}, "name": {"type": "string", "minLength": 1}},
 ///     "required": ["name"]
 /// })).unwrap();
 /// assert_eq!(strict, json!({
 ///     "type": "object",
-///     "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-///     "required": ["name", "age"],
+///     "properties": {"age": {"type": "integer"}, "name": {"type": "string"}},
+///     "required": ["age", "name"],
 ///     "additionalProperties": false
 /// }));
 /// assert!(make_strict(json!({"type": "array", "items": {"type": "string"}})).is_err());
