@@ -485,6 +485,7 @@ impl AsyncTurnHandle {
     /// match turn.interrupt().await? {
     ///     InterruptOutcome::Requested => println!("interrupting"),
     ///     InterruptOutcome::AlreadyFinished { status } => println!("already finished: {status:?}"),
+    ///     other => println!("{other:?}"), // the enum is non_exhaustive
     /// }
     /// let result = turn.run().await?; // status: interrupted, unless it had finished
     /// # Ok(()) }
