@@ -13,9 +13,10 @@
 //! - a client notification with the `Params` type of its [`client_notifications`] marker.
 //!
 //! The encoded value must equal the original once `null` members are dropped on both sides (the
-//! runtime writes unset optional fields as `null`, the typed side leaves them out). The one
-//! exception is the short list [`NOT_IN_STABLE_SCHEMA`]: members the runtime sends although the
-//! checked-in schema (generated without `--experimental`) has no field for them. A decoded value
+//! runtime writes unset optional fields as `null`, the typed side leaves them out). Nothing
+//! may be dropped: members the checked-in schema does not describe (the runtime sends some that
+//! only its experimental schema lists, such as `availableDecisions` on command approvals and
+//! `environments` on threads) are kept in each type's `extra` map. A decoded value
 //! must not hold an `Unknown` variant either: every tag and enum value the pinned runtime sends
 //! is in its schema, so an `Unknown` means the generated type does not match the wire.
 //!
@@ -163,38 +164,21 @@ fn without_nulls(value: Value) -> Value {
     }
 }
 
-/// One place where the re-encoding differs from the original.
-struct Difference {
-    /// JSON pointer into the compared value.
-    path: String,
-    /// The member is in the original but not in the re-encoding (the type has no such field).
-    dropped: bool,
-    text: String,
-}
-
-/// Where `got` differs from `want`.
-fn diff(want: &Value, got: &Value) -> Vec<Difference> {
-    fn walk(path: &str, want: &Value, got: &Value, out: &mut Vec<Difference>) {
+/// Where `got` differs from `want`, one line per place.
+fn diff(want: &Value, got: &Value) -> Vec<String> {
+    fn walk(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
         match (want, got) {
             (Value::Object(w), Value::Object(g)) => {
                 for (key, wv) in w {
                     let here = format!("{path}/{key}");
                     match g.get(key) {
                         Some(gv) => walk(&here, wv, gv, out),
-                        None => out.push(Difference {
-                            text: format!("{here}: dropped (was {})", short(wv)),
-                            path: here,
-                            dropped: true,
-                        }),
+                        None => out.push(format!("{here}: dropped (was {})", short(wv))),
                     }
                 }
                 for (key, gv) in g {
                     if !w.contains_key(key) {
-                        out.push(Difference {
-                            path: format!("{path}/{key}"),
-                            dropped: false,
-                            text: format!("{path}/{key}: added {}", short(gv)),
-                        });
+                        out.push(format!("{path}/{key}: added {}", short(gv)));
                     }
                 }
             }
@@ -205,11 +189,11 @@ fn diff(want: &Value, got: &Value) -> Vec<Difference> {
             }
             _ if want != got => {
                 let shown = if path.is_empty() { "/" } else { path };
-                out.push(Difference {
-                    path: path.to_owned(),
-                    dropped: false,
-                    text: format!("{shown}: was {}, re-encoded as {}", short(want), short(got)),
-                })
+                out.push(format!(
+                    "{shown}: was {}, re-encoded as {}",
+                    short(want),
+                    short(got)
+                ));
             }
             _ => {}
         }
@@ -217,61 +201,6 @@ fn diff(want: &Value, got: &Value) -> Vec<Difference> {
     let mut out = Vec::new();
     walk("", want, got, &mut out);
     out
-}
-
-/// Members the runtime sends although the checked-in schema does not describe them: they are
-/// marked experimental, and `cargo xtask schema` runs `generate-json-schema` without
-/// `--experimental`, so the generated types have no field for them and drop them. (The runtime
-/// sends them whether or not the client sets `capabilities.experimentalApi`.) As
-/// `(method, part, path)`, array indices written `*`. Only a member dropped outright is
-/// tolerated; any other difference at these paths still fails.
-const NOT_IN_STABLE_SCHEMA: &[(&str, &str, &str)] = &[
-    (
-        "item/commandExecution/requestApproval",
-        "params",
-        "/availableDecisions",
-    ),
-    ("thread/started", "params", "/thread/canAcceptDirectInput"),
-    ("thread/started", "params", "/thread/environments"),
-    ("thread/start", "result", "/activePermissionProfile"),
-    ("thread/start", "result", "/multiAgentMode"),
-    ("thread/start", "result", "/runtimeWorkspaceRoots"),
-    ("thread/start", "result", "/thread/canAcceptDirectInput"),
-    ("thread/start", "result", "/thread/environments"),
-    ("thread/fork", "result", "/activePermissionProfile"),
-    ("thread/fork", "result", "/multiAgentMode"),
-    ("thread/fork", "result", "/runtimeWorkspaceRoots"),
-    ("thread/fork", "result", "/thread/canAcceptDirectInput"),
-    ("thread/fork", "result", "/thread/environments"),
-    ("thread/resume", "result", "/activePermissionProfile"),
-    ("thread/resume", "result", "/multiAgentMode"),
-    ("thread/resume", "result", "/runtimeWorkspaceRoots"),
-    ("thread/resume", "result", "/thread/canAcceptDirectInput"),
-    ("thread/resume", "result", "/thread/environments"),
-    ("thread/read", "result", "/readState"),
-    ("thread/read", "result", "/thread/canAcceptDirectInput"),
-    ("thread/read", "result", "/thread/environments"),
-    ("thread/list", "result", "/readStates"),
-    ("thread/list", "result", "/data/*/environments"),
-    (
-        "thread/settings/updated",
-        "params",
-        "/threadSettings/multiAgentMode",
-    ),
-];
-
-/// `path` with array indices replaced by `*`.
-fn wildcard(path: &str) -> String {
-    path.split('/')
-        .map(|part| {
-            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-                "*"
-            } else {
-                part
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 fn short(value: &Value) -> String {
@@ -282,35 +211,14 @@ fn short(value: &Value) -> String {
     }
 }
 
-/// What one comparison tolerated: `(method, part, path)` of members in
-/// [`NOT_IN_STABLE_SCHEMA`].
-type Tolerated = Vec<(String, &'static str, String)>;
-
 /// Compares a re-encoding with the original, `null` members aside. `method` and `part`
 /// (`params` or `result`) say where the value came from.
-fn compare(
-    method: &str,
-    part: &'static str,
-    original: &Value,
-    again: Value,
-) -> Result<Tolerated, String> {
+fn compare(part: &'static str, original: &Value, again: Value) -> Result<(), String> {
     let want = without_nulls(original.clone());
     let got = without_nulls(again);
-    let mut tolerated = Vec::new();
-    let mut failures = Vec::new();
-    for difference in diff(&want, &got) {
-        let path = wildcard(&difference.path);
-        let known = NOT_IN_STABLE_SCHEMA
-            .iter()
-            .any(|&(m, p, at)| m == method && p == part && at == path);
-        if known && difference.dropped {
-            tolerated.push((method.to_owned(), part, path));
-        } else {
-            failures.push(difference.text);
-        }
-    }
+    let mut failures = diff(&want, &got);
     if failures.is_empty() {
-        Ok(tolerated)
+        Ok(())
     } else {
         failures.truncate(8);
         Err(format!(
@@ -321,14 +229,9 @@ fn compare(
 }
 
 /// Decodes with `codec` and compares the re-encoding with `original`.
-fn check(
-    codec: Codec,
-    method: &str,
-    part: &'static str,
-    original: &Value,
-) -> Result<Tolerated, String> {
+fn check(codec: Codec, part: &'static str, original: &Value) -> Result<(), String> {
     let again = codec(original).map_err(|e| format!("{part}: {e}"))?;
-    compare(method, part, original, again)
+    compare(part, original, again)
 }
 
 fn raw(params: &Value) -> Result<Box<RawValue>, String> {
@@ -393,8 +296,6 @@ struct Report {
     seen: BTreeMap<(Kind, String), usize>,
     failures: Vec<String>,
     lines: usize,
-    /// Members dropped as listed in [`NOT_IN_STABLE_SCHEMA`] → count.
-    tolerated: BTreeMap<(String, &'static str, String), usize>,
 }
 
 impl Report {
@@ -416,12 +317,11 @@ fn id_key(id: &Value) -> String {
     id.to_string()
 }
 
-/// What one fixture line was and what its check tolerated.
+/// What one fixture line was.
 struct Checked {
     kind: Kind,
     /// The method; for a response, the method of its request.
     method: String,
-    tolerated: Tolerated,
 }
 
 /// A failed line: the method (or what stands for it) and the problem.
@@ -438,10 +338,9 @@ fn check_message(
     let id = msg.get("id");
     // Params may be left out on the wire (`()` params); the typed side writes `null` then.
     let params = msg.get("params").cloned().unwrap_or(Value::Null);
-    let checked = |kind, method: &str, tolerated| Checked {
+    let checked = |kind, method: &str| Checked {
         kind,
         method: method.to_owned(),
-        tolerated,
     };
     match (dir, method, id) {
         ("c2s", Some(method), Some(id)) => {
@@ -449,30 +348,30 @@ fn check_message(
             let (params_codec, _) = client_request(method)
                 .ok_or_else(|| fail("client request not in the schema".to_owned()))?;
             client_pending.insert(id_key(id), method.to_owned());
-            let tolerated = check(params_codec, method, "params", &params).map_err(fail)?;
-            Ok(checked(Kind::ClientRequest, method, tolerated))
+            check(params_codec, "params", &params).map_err(fail)?;
+            Ok(checked(Kind::ClientRequest, method))
         }
         ("c2s", Some(method), None) => {
             let fail = |e: String| (method.to_owned(), e);
             let codec = client_notification(method)
                 .ok_or_else(|| fail("client notification not in the schema".to_owned()))?;
-            let tolerated = check(codec, method, "params", &params).map_err(fail)?;
-            Ok(checked(Kind::ClientNotification, method, tolerated))
+            check(codec, "params", &params).map_err(fail)?;
+            Ok(checked(Kind::ClientNotification, method))
         }
         ("s2c", Some(method), None) => {
-            let tolerated = notification_codec(method, &params)
+            notification_codec(method, &params)
                 .map_err(|e| format!("params: {e}"))
-                .and_then(|again| compare(method, "params", &params, again))
+                .and_then(|again| compare("params", &params, again))
                 .map_err(|e| (method.to_owned(), e))?;
-            Ok(checked(Kind::ServerNotification, method, tolerated))
+            Ok(checked(Kind::ServerNotification, method))
         }
         ("s2c", Some(method), Some(id)) => {
             server_pending.insert(id_key(id), method.to_owned());
-            let tolerated = server_request_codec(method, &params)
+            server_request_codec(method, &params)
                 .map_err(|e| format!("params: {e}"))
-                .and_then(|again| compare(method, "params", &params, again))
+                .and_then(|again| compare("params", &params, again))
                 .map_err(|e| (method.to_owned(), e))?;
-            Ok(checked(Kind::ServerRequest, method, tolerated))
+            Ok(checked(Kind::ServerRequest, method))
         }
         (_, None, Some(id)) => {
             let pending = if dir == "s2c" {
@@ -488,9 +387,8 @@ fn check_message(
             })?;
             let fail = |e: String| (method.clone(), e);
             if msg.get("error").is_some() {
-                let tolerated =
-                    check(codec::<JSONRPCError>, &method, "error", msg).map_err(fail)?;
-                return Ok(checked(Kind::ErrorResponse, &method, tolerated));
+                check(codec::<JSONRPCError>, "error", msg).map_err(fail)?;
+                return Ok(checked(Kind::ErrorResponse, &method));
             }
             let result = msg
                 .get("result")
@@ -503,8 +401,8 @@ fn check_message(
                     .ok_or_else(|| fail("server request not in the schema".to_owned()))?;
                 (Kind::ServerRequestResponse, response)
             };
-            let tolerated = check(response, &method, "result", result).map_err(fail)?;
-            Ok(checked(kind, &method, tolerated))
+            check(response, "result", result).map_err(fail)?;
+            Ok(checked(kind, &method))
         }
         _ => Err((
             "?".to_owned(),
@@ -540,12 +438,7 @@ fn run_fixtures() -> Report {
             };
             let dir = entry["dir"].as_str().unwrap_or_default();
             match check_message(dir, &entry["msg"], &mut client_pending, &mut server_pending) {
-                Ok(checked) => {
-                    report.saw(checked.kind, &checked.method);
-                    for entry in checked.tolerated {
-                        *report.tolerated.entry(entry).or_default() += 1;
-                    }
-                }
+                Ok(checked) => report.saw(checked.kind, &checked.method),
                 Err((method, problem)) => report
                     .failures
                     .push(format!("{name}:{number} ({dir} {method}): {problem}")),
@@ -659,16 +552,48 @@ fn recorded_traffic_round_trips() {
     for ((kind, method), count) in &report.seen {
         println!("  {kind:?} {method}: {count}");
     }
-    println!("members the checked-in schema does not describe (dropped by the types):");
-    for ((method, part, path), count) in &report.tolerated {
-        println!("  {method} {part} {path}: {count}");
-    }
-    for &(method, part, path) in NOT_IN_STABLE_SCHEMA {
-        let key = (method.to_owned(), part, path.to_owned());
-        if !report.tolerated.contains_key(&key) {
-            println!("  (not seen: {method} {part} {path})");
+}
+
+/// The first recorded message of `method` in the given direction, whole.
+fn first_message(dir: &str, method: &str) -> Value {
+    for file in fixture_files() {
+        let text = std::fs::read_to_string(&file).expect("readable fixture");
+        for line in text.lines() {
+            let entry: Value = serde_json::from_str(line).expect("JSON line");
+            if entry["dir"] == dir && entry["msg"]["method"] == method {
+                return entry["msg"].clone();
+            }
         }
     }
+    panic!("no {dir} {method} in the fixtures; re-record with `cargo xtask record-fixtures`")
+}
+
+#[test]
+fn members_only_the_experimental_schema_describes_reach_the_typed_values() {
+    // A command approval says which decisions the client may answer with.
+    let approval = first_message("s2c", "item/commandExecution/requestApproval");
+    let sent = approval["params"]["availableDecisions"].clone();
+    assert!(sent.as_array().is_some_and(|d| !d.is_empty()), "{approval}");
+    let ServerRequest::ItemCommandExecutionRequestApproval(params) = ServerRequest::decode(
+        "item/commandExecution/requestApproval",
+        &RawValue::from_string(approval["params"].to_string()).unwrap(),
+    )
+    .unwrap() else {
+        panic!("not decoded as a command approval")
+    };
+    assert_eq!(params.extra.get("availableDecisions"), Some(&sent));
+    // A started thread lists its environments.
+    let started = first_message("s2c", "thread/started");
+    let sent = started["params"]["thread"]["environments"].clone();
+    assert!(sent.is_array(), "{started}");
+    let ServerNotification::ThreadStarted(n) = ServerNotification::decode(
+        "thread/started",
+        &RawValue::from_string(started["params"].to_string()).unwrap(),
+    )
+    .unwrap() else {
+        panic!("not decoded as thread/started")
+    };
+    assert_eq!(n.thread.extra.get("environments"), Some(&sent));
 }
 
 #[test]

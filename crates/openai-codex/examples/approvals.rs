@@ -65,7 +65,10 @@ async fn main() -> openai_codex::Result<()> {
             } else {
                 CommandExecutionApprovalDecision::Decline
             };
-            Ok(CommandExecutionRequestApprovalResponse { decision })
+            Ok(CommandExecutionRequestApprovalResponse {
+                decision,
+                extra: Default::default(),
+            })
         })
         .on_file_change_approval(|params| async move {
             println!(
@@ -74,6 +77,7 @@ async fn main() -> openai_codex::Result<()> {
             );
             Ok(FileChangeRequestApprovalResponse {
                 decision: FileChangeApprovalDecision::Decline,
+                extra: Default::default(),
             })
         });
     codex.set_handler(handler);

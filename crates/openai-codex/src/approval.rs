@@ -59,7 +59,7 @@
 //!     } else {
 //!         CommandExecutionApprovalDecision::Decline
 //!     };
-//!     Ok(CommandExecutionRequestApprovalResponse { decision })
+//!     Ok(CommandExecutionRequestApprovalResponse { decision, extra: Default::default() })
 //! });
 //! let handler = WithDeadline::new(handler, Duration::from_secs(30), DeclineAll);
 //! codex.set_handler(Audited::new(handler, |request, reply| {
@@ -107,11 +107,13 @@ mod fail_closed {
     pub(super) fn command_approval() -> Reply<proto::CommandExecutionRequestApprovalResponse> {
         Ok(proto::CommandExecutionRequestApprovalResponse {
             decision: proto::CommandExecutionApprovalDecision::Decline,
+            extra: Default::default(),
         })
     }
     pub(super) fn file_change_approval() -> Reply<proto::FileChangeRequestApprovalResponse> {
         Ok(proto::FileChangeRequestApprovalResponse {
             decision: proto::FileChangeApprovalDecision::Decline,
+            extra: Default::default(),
         })
     }
     pub(super) fn permissions_approval() -> Reply<proto::PermissionsRequestApprovalResponse> {
@@ -119,6 +121,7 @@ mod fail_closed {
             permissions: proto::GrantedPermissionProfile::default(),
             scope: Some(proto::PermissionGrantScope::Turn),
             strict_auto_review: None,
+            extra: Default::default(),
         })
     }
     pub(super) fn mcp_elicitation() -> Reply<proto::McpServerElicitationRequestResponse> {
@@ -126,18 +129,26 @@ mod fail_closed {
             meta: None,
             action: proto::McpServerElicitationAction::Decline,
             content: None,
+            extra: Default::default(),
         })
     }
     fn denied() -> proto::ReviewDecision {
         proto::ReviewDecision::Denied(proto::DeniedReviewDecision {
             rejection: "declined by the client's default policy".into(),
+            extra: Default::default(),
         })
     }
     pub(super) fn apply_patch_approval() -> Reply<proto::ApplyPatchApprovalResponse> {
-        Ok(proto::ApplyPatchApprovalResponse { decision: denied() })
+        Ok(proto::ApplyPatchApprovalResponse {
+            decision: denied(),
+            extra: Default::default(),
+        })
     }
     pub(super) fn exec_command_approval() -> Reply<proto::ExecCommandApprovalResponse> {
-        Ok(proto::ExecCommandApprovalResponse { decision: denied() })
+        Ok(proto::ExecCommandApprovalResponse {
+            decision: denied(),
+            extra: Default::default(),
+        })
     }
     pub(super) fn tool_user_input() -> Reply<proto::ToolRequestUserInputResponse> {
         Err(not_handled("item/tool/requestUserInput"))
@@ -178,6 +189,7 @@ mod fail_closed {
 ///             } else {
 ///                 CommandExecutionApprovalDecision::Decline
 ///             },
+///             extra: Default::default(),
 ///         })
 ///     }
 /// }
@@ -493,6 +505,7 @@ impl RequestHandler for AcceptAll {
     ) -> Reply<proto::CommandExecutionRequestApprovalResponse> {
         Ok(proto::CommandExecutionRequestApprovalResponse {
             decision: proto::CommandExecutionApprovalDecision::Accept,
+            extra: Default::default(),
         })
     }
     async fn file_change_approval(
@@ -501,6 +514,7 @@ impl RequestHandler for AcceptAll {
     ) -> Reply<proto::FileChangeRequestApprovalResponse> {
         Ok(proto::FileChangeRequestApprovalResponse {
             decision: proto::FileChangeApprovalDecision::Accept,
+            extra: Default::default(),
         })
     }
     async fn permissions_approval(
@@ -511,9 +525,11 @@ impl RequestHandler for AcceptAll {
             permissions: proto::GrantedPermissionProfile {
                 file_system: params.permissions.file_system,
                 network: params.permissions.network,
+                extra: Default::default(),
             },
             scope: Some(proto::PermissionGrantScope::Turn),
             strict_auto_review: None,
+            extra: Default::default(),
         })
     }
     async fn apply_patch_approval(
@@ -522,6 +538,7 @@ impl RequestHandler for AcceptAll {
     ) -> Reply<proto::ApplyPatchApprovalResponse> {
         Ok(proto::ApplyPatchApprovalResponse {
             decision: proto::ReviewDecision::Approved,
+            extra: Default::default(),
         })
     }
     async fn exec_command_approval(
@@ -530,6 +547,7 @@ impl RequestHandler for AcceptAll {
     ) -> Reply<proto::ExecCommandApprovalResponse> {
         Ok(proto::ExecCommandApprovalResponse {
             decision: proto::ReviewDecision::Approved,
+            extra: Default::default(),
         })
     }
 }
@@ -670,7 +688,10 @@ macro_rules! handlers_struct {
         /// use openai_codex::types::{FileChangeApprovalDecision, FileChangeRequestApprovalResponse};
         ///
         /// let handler = Handlers::new().on_file_change_approval(|_params| async {
-        ///     Ok(FileChangeRequestApprovalResponse { decision: FileChangeApprovalDecision::Accept })
+        ///     Ok(FileChangeRequestApprovalResponse {
+        ///         decision: FileChangeApprovalDecision::Accept,
+        ///         extra: Default::default(),
+        ///     })
         /// });
         /// # let _ = handler;
         /// ```
@@ -752,7 +773,10 @@ with_kinds!(handlers_struct);
 ///
 /// let handler = Handlers::new().on_command_approval(blocking_fn(|_params| {
 ///     // e.g. read a y/n answer from the terminal here
-///     Ok(CommandExecutionRequestApprovalResponse { decision: CommandExecutionApprovalDecision::Decline })
+///     Ok(CommandExecutionRequestApprovalResponse {
+///         decision: CommandExecutionApprovalDecision::Decline,
+///         extra: Default::default(),
+///     })
 /// }));
 /// # let _ = handler;
 /// ```
@@ -1037,6 +1061,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(60)).await;
             Ok(proto::CommandExecutionRequestApprovalResponse {
                 decision: proto::CommandExecutionApprovalDecision::Accept,
+                extra: Default::default(),
             })
         });
         let typed = TypedHandler::new(WithDeadline::new(slow, Duration::from_secs(1), DeclineAll));
@@ -1056,6 +1081,7 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(5));
                 Ok(proto::CommandExecutionRequestApprovalResponse {
                     decision: proto::CommandExecutionApprovalDecision::AcceptForSession,
+                    extra: Default::default(),
                 })
             }
             fn file_change_approval(

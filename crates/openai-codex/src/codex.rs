@@ -574,6 +574,7 @@ impl AsyncCodex {
     pub async fn login_api_key(&self, api_key: &str) -> Result<()> {
         let params = proto::LoginAccountParams::ApiKey(proto::ApiKeyLoginAccountParams {
             api_key: api_key.to_string(),
+            extra: Default::default(),
         });
         self.call::<requests::AccountLoginStart>(&params)
             .await
@@ -629,7 +630,9 @@ impl AsyncCodex {
     /// ```
     pub async fn login_chatgpt_device_code(&self) -> Result<AsyncDeviceCodeLoginHandle> {
         let params = proto::LoginAccountParams::ChatgptDeviceCode(
-            proto::ChatgptDeviceCodeLoginAccountParams {},
+            proto::ChatgptDeviceCodeLoginAccountParams {
+                extra: Default::default(),
+            },
         );
         match self.call::<requests::AccountLoginStart>(&params).await? {
             proto::LoginAccountResponse::ChatgptDeviceCode(r) => {
@@ -665,6 +668,7 @@ impl AsyncCodex {
     pub async fn account(&self, refresh_token: bool) -> Result<proto::GetAccountResponse> {
         let params = proto::GetAccountParams {
             refresh_token: Some(refresh_token),
+            extra: Default::default(),
         };
         self.call::<requests::AccountRead>(&params).await
     }
@@ -735,6 +739,7 @@ impl AsyncCodex {
             cursor,
             include_hidden: Some(include_hidden),
             limit,
+            extra: Default::default(),
         };
         self.call::<requests::ModelList>(&params).await
     }
@@ -859,6 +864,7 @@ impl AsyncCodex {
     pub async fn thread_archive(&self, thread_id: &str) -> Result<proto::ThreadArchiveResponse> {
         let params = proto::ThreadArchiveParams {
             thread_id: thread_id.to_string(),
+            extra: Default::default(),
         };
         self.call::<requests::ThreadArchive>(&params).await
     }
@@ -882,6 +888,7 @@ impl AsyncCodex {
     pub async fn thread_unarchive(&self, thread_id: &str) -> Result<AsyncThread> {
         let params = proto::ThreadUnarchiveParams {
             thread_id: thread_id.to_string(),
+            extra: Default::default(),
         };
         let response = self.call::<requests::ThreadUnarchive>(&params).await?;
         self.thread_resume(&response.thread.id, ThreadResumeOptions::default())

@@ -293,6 +293,7 @@ impl AsyncGoalHandle {
             status: Some(proto::ThreadGoalStatus::Paused),
             thread_id: self.thread.id().to_string(),
             token_budget: None,
+            extra: Default::default(),
         };
         let codex = self.thread.codex();
         Ok(codex.call::<requests::ThreadGoalSet>(&params).await?.goal)
@@ -377,6 +378,7 @@ impl AsyncThread {
             status: Some(proto::ThreadGoalStatus::Active),
             thread_id: self.id().to_string(),
             token_budget: None,
+            extra: Default::default(),
         };
         let goal = codex.call::<requests::ThreadGoalSet>(&params).await?.goal;
         Ok(AsyncGoalHandle::new(self.clone(), goal, signals))
@@ -389,6 +391,7 @@ impl AsyncThread {
     pub async fn goal_get(&self) -> Result<Option<proto::ThreadGoal>> {
         let params = proto::ThreadGoalGetParams {
             thread_id: self.id().to_string(),
+            extra: Default::default(),
         };
         Ok(self
             .codex()
@@ -405,6 +408,7 @@ impl AsyncThread {
         let params = proto::ThreadGoalClearParams {
             origin: Some(proto::ThreadGoalMutationOrigin::User),
             thread_id: self.id().to_string(),
+            extra: Default::default(),
         };
         Ok(self
             .codex()

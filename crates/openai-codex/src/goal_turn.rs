@@ -153,6 +153,7 @@ async fn pause(thread: &AsyncThread) -> Result<proto::ThreadGoal> {
         status: Some(proto::ThreadGoalStatus::Paused),
         thread_id: thread.id().to_string(),
         token_budget: None,
+        extra: Default::default(),
     };
     Ok(thread
         .codex()

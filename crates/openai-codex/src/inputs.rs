@@ -220,6 +220,7 @@ impl ExternalMessage {
             namespace: self.namespace.clone(),
             output,
             retain: None,
+            extra: Default::default(),
         })
     }
 }
@@ -302,6 +303,7 @@ impl InputItem {
             InputItem::Text(t) => proto::UserInput::Text(proto::TextUserInput {
                 text: t.text.clone(),
                 text_elements: None,
+                extra: Default::default(),
             }),
             InputItem::Image(i) => proto::UserInput::Image(proto::ImageUserInput {
                 detail: None,
@@ -321,15 +323,18 @@ impl InputItem {
                 proto::UserInput::LocalImage(proto::LocalImageUserInput {
                     detail: None,
                     path: path.to_string_lossy().into_owned(),
+                    extra: Default::default(),
                 })
             }
             InputItem::Skill(s) => proto::UserInput::Skill(proto::SkillUserInput {
                 name: s.name.clone(),
                 path: s.path.clone(),
+                extra: Default::default(),
             }),
             InputItem::Mention(m) => proto::UserInput::Mention(proto::MentionUserInput {
                 name: m.name.clone(),
                 path: m.path.clone(),
+                extra: Default::default(),
             }),
         })
     }

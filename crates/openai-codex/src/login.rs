@@ -39,6 +39,7 @@ async fn wait_for(
 async fn cancel(codex: &AsyncCodex, login_id: &str) -> Result<proto::CancelLoginAccountResponse> {
     let params = proto::CancelLoginAccountParams {
         login_id: login_id.to_string(),
+        extra: Default::default(),
     };
     codex.call::<requests::AccountLoginCancel>(&params).await
 }

@@ -52,6 +52,7 @@ impl Sandbox {
         match self {
             Sandbox::ReadOnly => proto::SandboxPolicy::ReadOnly(proto::ReadOnlySandboxPolicy {
                 network_access: Some(false),
+                extra: Default::default(),
             }),
             Sandbox::WorkspaceWrite => {
                 proto::SandboxPolicy::WorkspaceWrite(proto::WorkspaceWriteSandboxPolicy {
@@ -59,10 +60,13 @@ impl Sandbox {
                     exclude_tmpdir_env_var: Some(false),
                     network_access: Some(false),
                     writable_roots: Some(Vec::new()),
+                    extra: Default::default(),
                 })
             }
             Sandbox::FullAccess => {
-                proto::SandboxPolicy::DangerFullAccess(proto::DangerFullAccessSandboxPolicy {})
+                proto::SandboxPolicy::DangerFullAccess(proto::DangerFullAccessSandboxPolicy {
+                    extra: Default::default(),
+                })
             }
         }
     }

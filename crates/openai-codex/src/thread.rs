@@ -535,6 +535,7 @@ impl ThreadStartOptions {
             service_tier: self.service_tier.clone(),
             session_start_source: self.session_start_source.clone(),
             thread_source: self.thread_source.clone(),
+            extra: Default::default(),
         })
     }
 }
@@ -558,6 +559,7 @@ impl ThreadResumeOptions {
             sandbox: self.sandbox.map(Sandbox::mode),
             service_tier: self.service_tier.clone(),
             thread_id: thread_id.to_string(),
+            extra: Default::default(),
         })
     }
 }
@@ -589,6 +591,7 @@ impl ThreadForkOptions {
             service_tier: self.service_tier.clone(),
             thread_id: thread_id.to_string(),
             thread_source: self.thread_source.clone(),
+            extra: Default::default(),
         })
     }
 }
@@ -609,6 +612,7 @@ impl ThreadListOptions {
             sort_key: self.sort_key.clone(),
             source_kinds: self.source_kinds.clone(),
             use_state_db_only: self.use_state_db_only,
+            extra: Default::default(),
         }
     }
 }
@@ -647,6 +651,7 @@ impl TurnOptions {
             thread_id: thread_id.to_string(),
             tool_output,
             turn_trigger: self.source.clone(),
+            extra: Default::default(),
         })
     }
 }
@@ -711,6 +716,7 @@ impl AsyncThread {
     ///     println!("declining {:?}", params.command);
     ///     Ok(CommandExecutionRequestApprovalResponse {
     ///         decision: CommandExecutionApprovalDecision::Decline,
+    ///         extra: Default::default(),
     ///     })
     /// }));
     /// # Ok(()) }
@@ -921,6 +927,7 @@ impl AsyncThread {
             limit: Some(50),
             sort_direction: None,
             thread_id: self.id.clone(),
+            extra: Default::default(),
         };
         let page = match self.codex.call::<requests::ThreadTurnsList>(&params).await {
             Ok(page) => page,
@@ -955,6 +962,7 @@ impl AsyncThread {
         let params = proto::ThreadReadParams {
             include_turns: Some(include_turns),
             thread_id: self.id.clone(),
+            extra: Default::default(),
         };
         self.codex.call::<requests::ThreadRead>(&params).await
     }
@@ -982,6 +990,7 @@ impl AsyncThread {
         let params = proto::ThreadSetNameParams {
             name,
             thread_id: self.id.clone(),
+            extra: Default::default(),
         };
         self.codex.call::<requests::ThreadNameSet>(&params).await
     }
@@ -1002,6 +1011,7 @@ impl AsyncThread {
     pub async fn compact(&self) -> Result<proto::ThreadCompactStartResponse> {
         let params = proto::ThreadCompactStartParams {
             thread_id: self.id.clone(),
+            extra: Default::default(),
         };
         self.codex
             .call::<requests::ThreadCompactStart>(&params)

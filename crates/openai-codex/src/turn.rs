@@ -140,6 +140,7 @@ impl Collector {
                     root_turn_id: n.turn.root_turn_id.clone(),
                     started_at: n.turn.started_at,
                     status: n.turn.status.clone(),
+                    extra: Default::default(),
                 };
                 self.result = Some(TurnResult::from_parts(turn, items, self.usage.clone()));
             }
@@ -161,6 +162,7 @@ impl Collector {
                     root_turn_id: None,
                     started_at: None,
                     status,
+                    extra: Default::default(),
                 };
                 let items = self.take_items();
                 self.result = Some(TurnResult::from_parts(turn, items, self.usage.clone()));
@@ -458,6 +460,7 @@ impl AsyncTurnHandle {
             expected_turn_id: self.id.clone(),
             input: input.into().to_wire()?,
             thread_id: self.thread_id.clone(),
+            extra: Default::default(),
         };
         self.codex.call::<requests::TurnSteer>(&params).await
     }
@@ -499,6 +502,7 @@ impl AsyncTurnHandle {
         let params = proto::TurnInterruptParams {
             thread_id: self.thread_id.clone(),
             turn_id: self.id.clone(),
+            extra: Default::default(),
         };
         match self.codex.call::<requests::TurnInterrupt>(&params).await {
             Ok(_) => Ok(InterruptOutcome::Requested),

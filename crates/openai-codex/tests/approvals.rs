@@ -59,7 +59,12 @@ fn command_handler(
     let handler = Handlers::new().on_command_approval(move |params| {
         seen2.lock().unwrap().push(params);
         let decision = decision.clone();
-        async move { Ok(CommandExecutionRequestApprovalResponse { decision }) }
+        async move {
+            Ok(CommandExecutionRequestApprovalResponse {
+                decision,
+                extra: Default::default(),
+            })
+        }
     });
     (handler, seen)
 }
@@ -180,6 +185,7 @@ async fn file_change_approval_accepts_the_patch() {
         async {
             Ok(FileChangeRequestApprovalResponse {
                 decision: FileChangeApprovalDecision::Accept,
+                extra: Default::default(),
             })
         }
     }));
@@ -308,6 +314,7 @@ impl RequestHandler for Everything {
     ) -> Reply<CommandExecutionRequestApprovalResponse> {
         Ok(CommandExecutionRequestApprovalResponse {
             decision: CommandExecutionApprovalDecision::AcceptForSession,
+            extra: Default::default(),
         })
     }
     async fn file_change_approval(
@@ -316,6 +323,7 @@ impl RequestHandler for Everything {
     ) -> Reply<FileChangeRequestApprovalResponse> {
         Ok(FileChangeRequestApprovalResponse {
             decision: FileChangeApprovalDecision::Cancel,
+            extra: Default::default(),
         })
     }
     async fn tool_user_input(
@@ -330,11 +338,15 @@ impl RequestHandler for Everything {
                     q.id.clone(),
                     proto::ToolRequestUserInputAnswer {
                         answers: vec!["Yes".into()],
+                        extra: Default::default(),
                     },
                 )
             })
             .collect();
-        Ok(proto::ToolRequestUserInputResponse { answers })
+        Ok(proto::ToolRequestUserInputResponse {
+            answers,
+            extra: Default::default(),
+        })
     }
     async fn mcp_elicitation(
         &self,
@@ -345,6 +357,7 @@ impl RequestHandler for Everything {
             meta: None,
             action: proto::McpServerElicitationAction::Cancel,
             content: None,
+            extra: Default::default(),
         })
     }
     async fn permissions_approval(
@@ -355,6 +368,7 @@ impl RequestHandler for Everything {
             permissions: proto::GrantedPermissionProfile::default(),
             scope: Some(proto::PermissionGrantScope::Session),
             strict_auto_review: None,
+            extra: Default::default(),
         })
     }
     async fn dynamic_tool_call(
@@ -367,6 +381,7 @@ impl RequestHandler for Everything {
             )
             .unwrap()],
             success: true,
+            extra: Default::default(),
         })
     }
     async fn chatgpt_tokens_refresh(
@@ -381,6 +396,7 @@ impl RequestHandler for Everything {
     ) -> Reply<proto::AttestationGenerateResponse> {
         Ok(proto::AttestationGenerateResponse {
             token: "att-token".into(),
+            extra: Default::default(),
         })
     }
     async fn apply_patch_approval(
@@ -390,6 +406,7 @@ impl RequestHandler for Everything {
         assert_eq!(params.file_changes.len(), 1);
         Ok(proto::ApplyPatchApprovalResponse {
             decision: proto::ReviewDecision::ApprovedForSession,
+            extra: Default::default(),
         })
     }
     async fn exec_command_approval(
@@ -399,6 +416,7 @@ impl RequestHandler for Everything {
         assert_eq!(params.command, ["echo", "fake"]);
         Ok(proto::ExecCommandApprovalResponse {
             decision: proto::ReviewDecision::Abort,
+            extra: Default::default(),
         })
     }
 }
@@ -472,12 +490,14 @@ async fn deadline_fallback_panics_and_audit() {
             tokio::time::sleep(Duration::from_secs(30)).await;
             Ok(CommandExecutionRequestApprovalResponse {
                 decision: CommandExecutionApprovalDecision::Accept,
+                extra: Default::default(),
             })
         })
         .on_dynamic_tool_call(|_| async { panic!("tool handler bug") })
         .on_attestation(|_| async {
             Ok(proto::AttestationGenerateResponse {
                 token: "quick".into(),
+                extra: Default::default(),
             })
         });
     let audit: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();

@@ -125,6 +125,7 @@ async fn full_session(home: &RuntimeHome, codex: &AsyncCodex) {
         async move {
             Ok(CommandExecutionRequestApprovalResponse {
                 decision: CommandExecutionApprovalDecision::Accept,
+                extra: Default::default(),
             })
         }
     }));

@@ -470,7 +470,14 @@ impl Conv {
                 kind: FieldKind::Flatten,
             });
         }
-        if o.get("additionalProperties") == Some(&Value::Bool(true)) && !props.is_empty() {
+        let open = o.get("additionalProperties") == Some(&Value::Bool(true)) && !props.is_empty();
+        // Members the schema does not describe (a newer runtime's fields, or ones only the
+        // experimental schema lists) are kept so they survive a round trip. Not on the delta
+        // notifications, decoded by the thousand per turn, and not beside a flattened union,
+        // which already sees every member.
+        let has_flatten = fields.iter().any(|f| f.kind == FieldKind::Flatten);
+        let keep_unknown = !has_flatten && !name.ends_with("DeltaNotification");
+        if open || keep_unknown {
             if idents.contains("extra") {
                 return Err(format!("`{name}` already has an `extra` field"));
             }

@@ -44,7 +44,11 @@ pub enum Account {
 
 /// The `apiKey` variant of [`Account`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ApiKeyAccount {}
+pub struct ApiKeyAccount {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `chatgpt` variant of [`Account`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +58,9 @@ pub struct ChatgptAccount {
     /// The `planType` field.
     #[serde(rename = "planType")]
     pub plan_type: PlanType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `amazonBedrock` variant of [`Account`].
@@ -68,6 +75,9 @@ pub struct AmazonBedrockAccount {
         skip_serializing_if = "Option::is_none"
     )]
     pub uses_codex_managed_credentials: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AccountLoginCompletedNotification` type of the app-server protocol.
@@ -88,6 +98,9 @@ pub struct AccountLoginCompletedNotification {
     pub onboarding_entrypoint: Option<DesktopOnboardingEntrypoint>,
     /// The `success` field.
     pub success: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Sparse rolling rate-limit update.
@@ -98,6 +111,9 @@ pub struct AccountRateLimitsUpdatedNotification {
     /// The `rateLimits` field.
     #[serde(rename = "rateLimits")]
     pub rate_limits: RateLimitSnapshot,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Backend routing policy. Wire values match the accounts/check contract.
@@ -136,6 +152,9 @@ pub struct AccountTokenUsageDailyBucket {
     pub start_date: String,
     /// The `tokens` field.
     pub tokens: i64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AccountTokenUsageSummary` type of the app-server protocol.
@@ -176,6 +195,9 @@ pub struct AccountTokenUsageSummary {
         skip_serializing_if = "Option::is_none"
     )]
     pub peak_daily_tokens: Option<i64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AccountUpdatedNotification` type of the app-server protocol.
@@ -187,6 +209,9 @@ pub struct AccountUpdatedNotification {
     /// The `planType` field.
     #[serde(rename = "planType", default, skip_serializing_if = "Option::is_none")]
     pub plan_type: Option<PlanType>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ActivePermissionProfile` type of the app-server protocol.
@@ -197,6 +222,9 @@ pub struct ActivePermissionProfile {
     pub extends: Option<String>,
     /// Identifier from `default_permissions` or the implicit built-in default, such as `:workspace` or a user-defined `[permissions.<id>]` profile.
     pub id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AddCreditsNudgeCreditType` type of the app-server protocol.
@@ -254,6 +282,9 @@ pub struct AdditionalContextEntry {
     pub kind: AdditionalContextKind,
     /// The `value` field.
     pub value: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AdditionalContextKind` type of the app-server protocol.
@@ -299,6 +330,9 @@ pub struct AdditionalFileSystemPermissions {
     /// This will be removed in favor of `entries`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write: Option<Vec<LegacyAppPathString>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AdditionalNetworkPermissions` type of the app-server protocol.
@@ -307,6 +341,9 @@ pub struct AdditionalNetworkPermissions {
     /// The `enabled` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AdditionalPermissionProfile` type of the app-server protocol.
@@ -322,6 +359,9 @@ pub struct AdditionalPermissionProfile {
     /// Partial overlay used for per-command permission requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<AdditionalNetworkPermissions>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AgentMessageDelivery` type of the app-server protocol.
@@ -380,6 +420,9 @@ pub enum AgentMessageInputContent {
 pub struct InputTextAgentMessageInputContent {
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `encrypted_content` variant of [`AgentMessageInputContent`].
@@ -387,6 +430,9 @@ pub struct InputTextAgentMessageInputContent {
 pub struct EncryptedContentAgentMessageInputContent {
     /// The `encrypted_content` field.
     pub encrypted_content: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AgentPath` type of the app-server protocol.
@@ -456,6 +502,9 @@ pub struct AppBranding {
     /// The `website` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AppConfig` type of the app-server protocol.
@@ -490,6 +539,9 @@ pub struct AppConfig {
     /// The `tools` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<AppToolsConfig>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - app metadata returned by app-list APIs.
@@ -576,6 +628,9 @@ pub struct AppInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub plugin_display_names: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Approval settings for a connected account within an app.
@@ -587,6 +642,9 @@ pub struct AppLinkConfig {
     /// The `default_tools_approval_mode` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_tools_approval_mode: Option<AppToolApproval>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Account settings for a single app.
@@ -602,6 +660,9 @@ pub struct AppLinksConfig {
 pub struct AppListUpdatedNotification {
     /// The `data` field.
     pub data: Vec<AppInfo>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AppMetadata` type of the app-server protocol.
@@ -660,6 +721,9 @@ pub struct AppMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub version_notes: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AppReview` type of the app-server protocol.
@@ -667,6 +731,9 @@ pub struct AppMetadata {
 pub struct AppReview {
     /// The `status` field.
     pub status: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AppScreenshot` type of the app-server protocol.
@@ -681,6 +748,9 @@ pub struct AppScreenshot {
     /// The `userPrompt` field.
     #[serde(rename = "userPrompt")]
     pub user_prompt: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - app metadata summary for plugin responses.
@@ -703,6 +773,9 @@ pub struct AppSummary {
     pub install_url: Option<String>,
     /// The `name` field.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AppTemplateSummary` type of the app-server protocol.
@@ -742,6 +815,9 @@ pub struct AppTemplateSummary {
     /// The `templateId` field.
     #[serde(rename = "templateId")]
     pub template_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AppTemplateUnavailableReason` type of the app-server protocol.
@@ -809,6 +885,9 @@ pub struct AppToolConfig {
     /// The `enabled` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - metadata returned by app/read.
@@ -842,6 +921,9 @@ pub struct AppToolSummary {
     /// The `title` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AppToolsConfig` type of the app-server protocol.
@@ -859,6 +941,9 @@ pub struct ApplicationNetworkRequirements {
     pub domains: std::collections::BTreeMap<String, NetworkDomainPermission>,
     /// When enabled, only explicitly allowed exact domains may be contacted.
     pub enabled: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ApplicationRequirements` type of the app-server protocol.
@@ -867,6 +952,9 @@ pub struct ApplicationRequirements {
     /// The `network` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<ApplicationNetworkRequirements>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ApplyPatchApprovalParams` type of the app-server protocol.
@@ -887,6 +975,9 @@ pub struct ApplyPatchApprovalParams {
     /// Optional explanatory reason (e.g. request for extra write access).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ApplyPatchApprovalResponse` type of the app-server protocol.
@@ -894,6 +985,9 @@ pub struct ApplyPatchApprovalParams {
 pub struct ApplyPatchApprovalResponse {
     /// The `decision` field.
     pub decision: ReviewDecision,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Configures who approval requests are routed to for review. Examples include sandbox escapes, blocked network access, MCP approval prompts, and ARC escalations. Defaults to `user`. `auto_review` uses a carefully prompted subagent to gather relevant context and apply a risk-based decision framework before approving or denying the request. The legacy value `guardian_subagent` is accepted for compatibility.
@@ -930,6 +1024,9 @@ pub struct AppsConfig {
     /// The `_default` field.
     #[serde(rename = "_default", default, skip_serializing_if = "Option::is_none")]
     pub default: Option<AppsDefaultConfig>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AppsDefaultConfig` type of the app-server protocol.
@@ -956,6 +1053,9 @@ pub struct AppsDefaultConfig {
     /// Defaults to `true` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_world_enabled: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Read the committed installed connector runtime snapshot.
@@ -971,6 +1071,9 @@ pub struct AppsInstalledParams {
     /// Optional loaded thread id used to evaluate effective app configuration.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The installed connectors in one committed runtime snapshot.
@@ -978,6 +1081,9 @@ pub struct AppsInstalledParams {
 pub struct AppsInstalledResponse {
     /// The `apps` field.
     pub apps: Vec<InstalledApp>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - list available apps/connectors.
@@ -999,6 +1105,9 @@ pub struct AppsListParams {
     /// Optional thread id used to evaluate app feature gating from that thread's config.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - app list response.
@@ -1013,6 +1122,9 @@ pub struct AppsListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - read metadata for specific apps/connectors.
@@ -1031,6 +1143,9 @@ pub struct AppsReadParams {
     /// Optional loaded thread id used to evaluate effective app configuration.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - app/read response.
@@ -1041,6 +1156,9 @@ pub struct AppsReadResponse {
     /// The `missingAppIds` field.
     #[serde(rename = "missingAppIds")]
     pub missing_app_ids: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AskForApproval` type of the app-server protocol.
@@ -1082,6 +1200,9 @@ pub struct GranularAskForApproval {
     /// Defaults to `false` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skill_approval: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AsyncUserInputQuestion` type of the app-server protocol.
@@ -1092,6 +1213,9 @@ pub struct AsyncUserInputQuestion {
     pub options: Option<Vec<String>>,
     /// The `title` field.
     pub title: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `AttestationGenerateParams` type of the app-server protocol.
@@ -1107,6 +1231,9 @@ pub struct AttestationGenerateParams {
 pub struct AttestationGenerateResponse {
     /// Opaque client attestation token.
     pub token: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Authentication mode for OpenAI-backed providers.
@@ -1172,6 +1299,9 @@ pub struct AuthRecoveryNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Selects which part of the active context is charged against `model_auto_compact_token_limit`.
@@ -1235,6 +1365,9 @@ pub struct AutoReviewRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub required_on_models: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `BrowserUseAccessApprovalLifetime` type of the app-server protocol.
@@ -1273,6 +1406,9 @@ pub struct BrowserUseConfig {
     /// The `origins` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origins: Option<std::collections::BTreeMap<String, BrowserUseOriginPolicyConfig>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `BrowserUseExtensionRequirements` type of the app-server protocol.
@@ -1285,6 +1421,9 @@ pub struct BrowserUseExtensionRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub request_headers: Option<Vec<RequestHeader>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `BrowserUseOriginPolicy` type of the app-server protocol.
@@ -1327,6 +1466,9 @@ pub struct BrowserUseOriginPolicy {
     /// The `uploads` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploads: Option<AllowDenyRequirement>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `BrowserUseOriginPolicyConfig` type of the app-server protocol.
@@ -1344,6 +1486,9 @@ pub struct BrowserUseOriginPolicyConfig {
     /// The `uploads` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploads: Option<AllowDenyRequirement>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `BrowserUseRequirements` type of the app-server protocol.
@@ -1390,6 +1535,9 @@ pub struct BrowserUseRequirements {
     /// The `origins` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origins: Option<std::collections::BTreeMap<String, BrowserUseOriginPolicy>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ByteRange` type of the app-server protocol.
@@ -1399,6 +1547,9 @@ pub struct ByteRange {
     pub end: u64,
     /// The `start` field.
     pub start: u64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CancelLoginAccountParams` type of the app-server protocol.
@@ -1407,6 +1558,9 @@ pub struct CancelLoginAccountParams {
     /// The `loginId` field.
     #[serde(rename = "loginId")]
     pub login_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CancelLoginAccountResponse` type of the app-server protocol.
@@ -1414,6 +1568,9 @@ pub struct CancelLoginAccountParams {
 pub struct CancelLoginAccountResponse {
     /// The `status` field.
     pub status: CancelLoginAccountStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CancelLoginAccountStatus` type of the app-server protocol.
@@ -1450,6 +1607,9 @@ pub struct CapabilityRootLocation {
     pub path: String,
     /// The `type` field.
     pub r#type: CapabilityRootLocationType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The type of the `type` field of [`CapabilityRootLocation`].
@@ -1488,6 +1648,9 @@ pub struct ChatgptAuthTokensRefreshParams {
     pub previous_account_id: Option<String>,
     /// The `reason` field.
     pub reason: ChatgptAuthTokensRefreshReason,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ChatgptAuthTokensRefreshReason` type of the app-server protocol.
@@ -1526,6 +1689,9 @@ pub struct ChatgptAuthTokensRefreshResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub chatgpt_plan_type: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CliAuthCredentialsStoreMode` type of the app-server protocol.
@@ -1570,6 +1736,9 @@ pub struct ClientInfo {
     pub title: Option<String>,
     /// The `version` field.
     pub version: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// This translation layer make sure that we expose codex error code in camel case.
@@ -1652,6 +1821,9 @@ pub struct HttpConnectionFailedCodexErrorInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub http_status_code: Option<u16>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Failed to connect to the response SSE stream.
@@ -1664,6 +1836,9 @@ pub struct ResponseStreamConnectionFailedCodexErrorInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub http_status_code: Option<u16>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The response SSE stream disconnected in the middle of a turn before completion.
@@ -1676,6 +1851,9 @@ pub struct ResponseStreamDisconnectedCodexErrorInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub http_status_code: Option<u16>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Reached the retry limit for responses.
@@ -1688,6 +1866,9 @@ pub struct ResponseTooManyFailedAttemptsCodexErrorInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub http_status_code: Option<u16>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Returned when `turn/start` or `turn/steer` is submitted while the current active turn cannot accept same-turn steering, for example `/review` or manual `/compact`.
@@ -1696,6 +1877,9 @@ pub struct ActiveTurnNotSteerableCodexErrorInfo {
     /// The `turnKind` field.
     #[serde(rename = "turnKind")]
     pub turn_kind: NonSteerableTurnKind,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CodexResponseHandoffMode` type of the app-server protocol.
@@ -1734,6 +1918,9 @@ pub struct CollabAgentState {
     pub message: Option<String>,
     /// The `status` field.
     pub status: CollabAgentStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CollabAgentStatus` type of the app-server protocol.
@@ -1871,6 +2058,9 @@ pub struct CollaborationMode {
     pub mode: ModeKind,
     /// The `settings` field.
     pub settings: Settings,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - collaboration mode preset metadata for clients.
@@ -1887,6 +2077,9 @@ pub struct CollaborationModeMask {
     /// The `reasoning_effort` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CommandAction` type of the app-server protocol.
@@ -1919,6 +2112,9 @@ pub struct ReadCommandAction {
     pub name: String,
     /// The `path` field.
     pub path: LegacyAppPathString,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `listFiles` variant of [`CommandAction`].
@@ -1929,6 +2125,9 @@ pub struct ListFilesCommandAction {
     /// The `path` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `search` variant of [`CommandAction`].
@@ -1942,6 +2141,9 @@ pub struct SearchCommandAction {
     /// The `query` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `unknown` variant of [`CommandAction`].
@@ -1949,6 +2151,9 @@ pub struct SearchCommandAction {
 pub struct UnknownCommandAction {
     /// The `command` field.
     pub command: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Base64-encoded output chunk emitted for a streaming `command/exec` request.
@@ -2080,6 +2285,9 @@ pub struct CommandExecParams {
     /// This implies `streamStdin` and `streamStdoutStderr`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Resize a running PTY-backed `command/exec` session.
@@ -2090,6 +2298,9 @@ pub struct CommandExecResizeParams {
     pub process_id: String,
     /// New PTY size in character cells.
     pub size: CommandExecTerminalSize,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Empty success response for `command/exec/resize`.
@@ -2114,6 +2325,9 @@ pub struct CommandExecResponse {
     ///
     /// Empty when stdout was streamed via `command/exec/outputDelta`.
     pub stdout: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// PTY size in character cells for `command/exec` PTY sessions.
@@ -2123,6 +2337,9 @@ pub struct CommandExecTerminalSize {
     pub cols: u16,
     /// Terminal height in character cells.
     pub rows: u16,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Terminate a running `command/exec` session.
@@ -2131,6 +2348,9 @@ pub struct CommandExecTerminateParams {
     /// Client-supplied, connection-scoped `processId` from the original `command/exec` request.
     #[serde(rename = "processId")]
     pub process_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Empty success response for `command/exec/terminate`.
@@ -2161,6 +2381,9 @@ pub struct CommandExecWriteParams {
     /// Client-supplied, connection-scoped `processId` from the original `command/exec` request.
     #[serde(rename = "processId")]
     pub process_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Empty success response for `command/exec/write`.
@@ -2202,6 +2425,9 @@ pub enum CommandExecutionApprovalDecision {
 pub struct AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision {
     /// The `execpolicy_amendment` field.
     pub execpolicy_amendment: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// User chose a persistent network policy rule (allow/deny) for this host.
@@ -2209,6 +2435,9 @@ pub struct AcceptWithExecpolicyAmendmentCommandExecutionApprovalDecision {
 pub struct ApplyNetworkPolicyAmendmentCommandExecutionApprovalDecision {
     /// The `network_policy_amendment` field.
     pub network_policy_amendment: NetworkPolicyAmendment,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Distinguishes a command approval from input sent to an existing terminal.
@@ -2326,6 +2555,9 @@ pub struct CommandExecutionRequestApprovalParams {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CommandExecutionRequestApprovalResponse` type of the app-server protocol.
@@ -2333,6 +2565,9 @@ pub struct CommandExecutionRequestApprovalParams {
 pub struct CommandExecutionRequestApprovalResponse {
     /// The `decision` field.
     pub decision: CommandExecutionApprovalDecision,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `CommandExecutionSource` type of the app-server protocol.
@@ -2404,6 +2639,9 @@ impl CommandExecutionStatus {
 pub struct CommandMigration {
     /// The `name` field.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ComputerUseConfig` type of the app-server protocol.
@@ -2418,6 +2656,9 @@ pub struct ComputerUseConfig {
     /// The `windows` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows: Option<ComputerUseWindowsConfig>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ComputerUseMacosConfig` type of the app-server protocol.
@@ -2426,6 +2667,9 @@ pub struct ComputerUseMacosConfig {
     /// The `bundle_ids` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bundle_ids: Option<std::collections::BTreeMap<String, AllowDenyRequirement>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ComputerUseMacosRequirements` type of the app-server protocol.
@@ -2434,6 +2678,9 @@ pub struct ComputerUseMacosRequirements {
     /// The `bundleIds` field.
     #[serde(rename = "bundleIds", default, skip_serializing_if = "Option::is_none")]
     pub bundle_ids: Option<std::collections::BTreeMap<String, AllowDenyRequirement>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ComputerUseRequirements` type of the app-server protocol.
@@ -2466,6 +2713,9 @@ pub struct ComputerUseRequirements {
     /// The `windows` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows: Option<ComputerUseWindowsRequirements>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ComputerUseWindowsConfig` type of the app-server protocol.
@@ -2477,6 +2727,9 @@ pub struct ComputerUseWindowsConfig {
     /// The `exes` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exes: Option<Vec<ComputerUseWindowsExeConfig>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ComputerUseWindowsExeConfig` type of the app-server protocol.
@@ -2491,6 +2744,9 @@ pub struct ComputerUseWindowsExeConfig {
     pub product_name: String,
     /// The `publisher_name` field.
     pub publisher_name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ComputerUseWindowsExeRequirement` type of the app-server protocol.
@@ -2511,6 +2767,9 @@ pub struct ComputerUseWindowsExeRequirement {
     /// The `publisherName` field.
     #[serde(rename = "publisherName")]
     pub publisher_name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ComputerUseWindowsRequirements` type of the app-server protocol.
@@ -2522,6 +2781,9 @@ pub struct ComputerUseWindowsRequirements {
     /// The `exes` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exes: Option<Vec<ComputerUseWindowsExeRequirement>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `Config` type of the app-server protocol.
@@ -2629,6 +2891,9 @@ pub struct ConfigBatchWriteParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub reload_user_config: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigEdit` type of the app-server protocol.
@@ -2642,6 +2907,9 @@ pub struct ConfigEdit {
     pub merge_strategy: MergeStrategy,
     /// The `value` field.
     pub value: serde_json::Value,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigLayer` type of the app-server protocol.
@@ -2660,6 +2928,9 @@ pub struct ConfigLayer {
     pub name: ConfigLayerSource,
     /// The `version` field.
     pub version: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigLayerMetadata` type of the app-server protocol.
@@ -2669,6 +2940,9 @@ pub struct ConfigLayerMetadata {
     pub name: ConfigLayerSource,
     /// The `version` field.
     pub version: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigLayerSource` type of the app-server protocol.
@@ -2712,6 +2986,9 @@ pub enum ConfigLayerSource {
 pub struct PackagedDefaultsConfigLayerSource {
     /// Path to the packaged default configuration file.
     pub file: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Managed preferences layer delivered by MDM (macOS only).
@@ -2721,6 +2998,9 @@ pub struct MdmConfigLayerSource {
     pub domain: String,
     /// The `key` field.
     pub key: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Managed config layer from a file (usually `managed_config.toml`).
@@ -2728,6 +3008,9 @@ pub struct MdmConfigLayerSource {
 pub struct SystemConfigLayerSource {
     /// This is the path to the system config.toml file, though it is not guaranteed to exist.
     pub file: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Enterprise-managed config layer delivered by the cloud config bundle.
@@ -2737,6 +3020,9 @@ pub struct EnterpriseManagedConfigLayerSource {
     pub id: String,
     /// Admin-facing name for the delivered layer. This is surfaced in diagnostics so users know which cloud layer needs administrator attention.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// User config layer from $CODEX_HOME/config.toml. This layer is special in that it is expected to be: - writable by the user - generally outside the workspace directory
@@ -2747,6 +3033,9 @@ pub struct UserConfigLayerSource {
     /// Name of the selected profile-v2 config layered on top of the base user config, when this layer represents one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Path to a .codex/ folder within a project. There could be multiple of these between `cwd` and the project/repo root.
@@ -2755,22 +3044,36 @@ pub struct ProjectConfigLayerSource {
     /// The `dotCodexFolder` field.
     #[serde(rename = "dotCodexFolder")]
     pub dot_codex_folder: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Session-layer overrides supplied via `-c`/`--config`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct SessionFlagsConfigLayerSource {}
+pub struct SessionFlagsConfigLayerSource {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// `managed_config.toml` was designed to be a config that was loaded as the last layer on top of everything else. This scheme did not quite work out as intended, but we keep this variant as a "best effort" while we phase out `managed_config.toml` in favor of `requirements.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LegacyManagedConfigTomlFromFileConfigLayerSource {
     /// The `file` field.
     pub file: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `legacyManagedConfigTomlFromMdm` variant of [`ConfigLayerSource`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct LegacyManagedConfigTomlFromMdmConfigLayerSource {}
+pub struct LegacyManagedConfigTomlFromMdmConfigLayerSource {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ConfigReadParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -2785,6 +3088,9 @@ pub struct ConfigReadParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub include_layers: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigReadResponse` type of the app-server protocol.
@@ -2797,6 +3103,9 @@ pub struct ConfigReadResponse {
     pub layers: Option<Vec<ConfigLayer>>,
     /// The `origins` field.
     pub origins: std::collections::BTreeMap<String, ConfigLayerMetadata>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigRequirements` type of the app-server protocol.
@@ -2993,6 +3302,9 @@ pub struct ConfigRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub sqlite_home: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigRequirementsReadResponse` type of the app-server protocol.
@@ -3008,6 +3320,9 @@ pub struct ConfigRequirementsReadResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub supports_independent_speed_modes: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigValueWriteParams` type of the app-server protocol.
@@ -3031,6 +3346,9 @@ pub struct ConfigValueWriteParams {
     pub merge_strategy: MergeStrategy,
     /// The `value` field.
     pub value: serde_json::Value,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigWarningNotification` type of the app-server protocol.
@@ -3047,6 +3365,9 @@ pub struct ConfigWarningNotification {
     pub range: Option<TextRange>,
     /// Concise summary of the warning.
     pub summary: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfigWriteResponse` type of the app-server protocol.
@@ -3066,6 +3387,9 @@ pub struct ConfigWriteResponse {
     pub status: WriteStatus,
     /// The `version` field.
     pub version: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Reasoning settings interpreted by the backend for the routed model.
@@ -3073,6 +3397,9 @@ pub struct ConfigWriteResponse {
 pub struct ConfigurationReasoning {
     /// The `effort` field.
     pub effort: ReasoningEffort,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConfiguredHookHandler` type of the app-server protocol.
@@ -3131,6 +3458,9 @@ pub struct CommandConfiguredHookHandler {
         skip_serializing_if = "Option::is_none"
     )]
     pub timeout_sec: Option<u64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `mcp_tool` variant of [`ConfiguredHookHandler`].
@@ -3156,15 +3486,26 @@ pub struct McpToolConfiguredHookHandler {
     pub timeout_sec: Option<u64>,
     /// The `tool` field.
     pub tool: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `prompt` variant of [`ConfiguredHookHandler`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PromptConfiguredHookHandler {}
+pub struct PromptConfiguredHookHandler {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `agent` variant of [`ConfiguredHookHandler`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AgentConfiguredHookHandler {}
+pub struct AgentConfiguredHookHandler {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ConfiguredHookMatcherGroup` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -3174,6 +3515,9 @@ pub struct ConfiguredHookMatcherGroup {
     /// The `matcher` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub matcher: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - metadata returned by app/read.
@@ -3226,6 +3570,9 @@ pub struct ConnectorMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub tool_summaries: Option<Vec<AppToolSummary>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConsumeAccountRateLimitResetCreditOutcome` type of the app-server protocol.
@@ -3269,6 +3616,9 @@ pub struct ConsumeAccountRateLimitResetCreditParams {
     /// Identifies one logical reset attempt. A UUID is recommended; reuse the same value when retrying that attempt.
     #[serde(rename = "idempotencyKey")]
     pub idempotency_key: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConsumeAccountRateLimitResetCreditResponse` type of the app-server protocol.
@@ -3276,6 +3626,9 @@ pub struct ConsumeAccountRateLimitResetCreditParams {
 pub struct ConsumeAccountRateLimitResetCreditResponse {
     /// The `outcome` field.
     pub outcome: ConsumeAccountRateLimitResetCreditOutcome,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ContentItem` type of the app-server protocol.
@@ -3304,6 +3657,9 @@ pub enum ContentItem {
 pub struct InputTextContentItem {
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The variant-specific part of [`InputImageContentItem`].
@@ -3336,6 +3692,9 @@ pub struct InputImageContentItem {
 pub struct InputAudioContentItem {
     /// The `audio_url` field.
     pub audio_url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `output_text` variant of [`ContentItem`].
@@ -3349,6 +3708,9 @@ pub struct OutputTextContentItem {
     pub logprobs: Option<Vec<serde_json::Value>>,
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Deprecated: Use `ContextCompaction` item type instead.
@@ -3360,6 +3722,9 @@ pub struct ContextCompactedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ConversationTextRole` type of the app-server protocol.
@@ -3401,6 +3766,9 @@ pub struct CreditsSnapshot {
     pub has_credits: bool,
     /// The `unlimited` field.
     pub unlimited: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Requested cyber treatment for an OpenAI model turn. Authorization and model-tier restrictions remain server-owned.
@@ -3439,6 +3807,9 @@ pub struct DeprecationNoticeNotification {
     pub details: Option<String>,
     /// Concise summary of what is deprecated.
     pub summary: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `DesktopOnboardingEntrypoint` type of the app-server protocol.
@@ -3484,6 +3855,9 @@ pub enum DynamicToolCallOutputContentItem {
 pub struct InputTextDynamicToolCallOutputContentItem {
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `inputImage` variant of [`DynamicToolCallOutputContentItem`].
@@ -3492,6 +3866,9 @@ pub struct InputImageDynamicToolCallOutputContentItem {
     /// The `imageUrl` field.
     #[serde(rename = "imageUrl")]
     pub image_url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `inputAudio` variant of [`DynamicToolCallOutputContentItem`].
@@ -3500,6 +3877,9 @@ pub struct InputAudioDynamicToolCallOutputContentItem {
     /// The `audioUrl` field.
     #[serde(rename = "audioUrl")]
     pub audio_url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `DynamicToolCallParams` type of the app-server protocol.
@@ -3521,6 +3901,9 @@ pub struct DynamicToolCallParams {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `DynamicToolCallResponse` type of the app-server protocol.
@@ -3531,6 +3914,9 @@ pub struct DynamicToolCallResponse {
     pub content_items: Vec<DynamicToolCallOutputContentItem>,
     /// The `success` field.
     pub success: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `DynamicToolCallStatus` type of the app-server protocol.
@@ -3580,6 +3966,9 @@ pub struct DynamicToolNamespaceTool {
     pub name: String,
     /// The `type` field.
     pub r#type: DynamicToolNamespaceToolType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The type of the `type` field of [`DynamicToolNamespaceTool`].
@@ -3634,6 +4023,9 @@ pub struct FunctionDynamicToolSpec {
     pub input_schema: serde_json::Value,
     /// The `name` field.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `namespace` variant of [`DynamicToolSpec`].
@@ -3645,6 +4037,9 @@ pub struct NamespaceDynamicToolSpec {
     pub name: String,
     /// The `tools` field.
     pub tools: Vec<DynamicToolNamespaceTool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `EnvironmentConnectionNotification` type of the app-server protocol.
@@ -3656,6 +4051,9 @@ pub struct EnvironmentConnectionNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `EnvironmentSkillsParams` type of the app-server protocol.
@@ -3664,6 +4062,9 @@ pub struct EnvironmentSkillsParams {
     /// Exact catalog names that must be available from this environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ErrorNotification` type of the app-server protocol.
@@ -3680,6 +4081,9 @@ pub struct ErrorNotification {
     /// The `willRetry` field.
     #[serde(rename = "willRetry")]
     pub will_retry: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExecCommandApprovalParams` type of the app-server protocol.
@@ -3708,6 +4112,9 @@ pub struct ExecCommandApprovalParams {
     /// The `reason` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExecCommandApprovalResponse` type of the app-server protocol.
@@ -3715,6 +4122,9 @@ pub struct ExecCommandApprovalParams {
 pub struct ExecCommandApprovalResponse {
     /// The `decision` field.
     pub decision: ReviewDecision,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExperimentalFeature` type of the app-server protocol.
@@ -3742,6 +4152,9 @@ pub struct ExperimentalFeature {
     pub name: String,
     /// Lifecycle stage of this feature flag.
     pub stage: ExperimentalFeatureStage,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExperimentalFeatureEnablementSetParams` type of the app-server protocol.
@@ -3751,6 +4164,9 @@ pub struct ExperimentalFeatureEnablementSetParams {
     ///
     /// Only named features are updated. Omitted features are left unchanged. Send an empty map for a no-op.
     pub enablement: std::collections::BTreeMap<String, bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExperimentalFeatureEnablementSetResponse` type of the app-server protocol.
@@ -3758,6 +4174,9 @@ pub struct ExperimentalFeatureEnablementSetParams {
 pub struct ExperimentalFeatureEnablementSetResponse {
     /// Feature enablement entries updated by this request.
     pub enablement: std::collections::BTreeMap<String, bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExperimentalFeatureListParams` type of the app-server protocol.
@@ -3772,6 +4191,9 @@ pub struct ExperimentalFeatureListParams {
     /// Optional loaded thread id. Pass this when showing feature state for an existing thread so enablement is computed from that thread's refreshed config, including project-local config for the thread's cwd.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExperimentalFeatureListResponse` type of the app-server protocol.
@@ -3786,6 +4208,9 @@ pub struct ExperimentalFeatureListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExperimentalFeatureStage` type of the app-server protocol.
@@ -3861,6 +4286,9 @@ pub struct ExternalAgentConfigDetectParams {
     /// Deprecated field retained for compatibility. This field is ignored; use `migrationSource` to select the migration source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigDetectResponse` type of the app-server protocol.
@@ -3873,6 +4301,9 @@ pub struct ExternalAgentConfigDetectResponse {
     pub connectors: Option<Vec<ExternalAgentDetectedConnectorCandidate>>,
     /// The `items` field.
     pub items: Vec<ExternalAgentConfigMigrationItem>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportCompletedNotification` type of the app-server protocol.
@@ -3884,6 +4315,9 @@ pub struct ExternalAgentConfigImportCompletedNotification {
     /// The `itemTypeResults` field.
     #[serde(rename = "itemTypeResults")]
     pub item_type_results: Vec<ExternalAgentConfigImportTypeResult>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportHistoriesReadResponse` type of the app-server protocol.
@@ -3893,6 +4327,9 @@ pub struct ExternalAgentConfigImportHistoriesReadResponse {
     pub connectors: Vec<ExternalAgentImportedConnectorCandidate>,
     /// The `data` field.
     pub data: Vec<ExternalAgentConfigImportHistory>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportHistory` type of the app-server protocol.
@@ -3915,6 +4352,9 @@ pub struct ExternalAgentConfigImportHistory {
     pub provider_id: Option<String>,
     /// The `successes` field.
     pub successes: Vec<ExternalAgentConfigImportItemTypeSuccess>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportHistoryRecordParams` type of the app-server protocol.
@@ -3926,6 +4366,9 @@ pub struct ExternalAgentConfigImportHistoryRecordParams {
     /// Opaque provider identifier for the externally completed import.
     #[serde(rename = "providerId")]
     pub provider_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportHistoryRecordResponse` type of the app-server protocol.
@@ -3934,6 +4377,9 @@ pub struct ExternalAgentConfigImportHistoryRecordResponse {
     /// The `importId` field.
     #[serde(rename = "importId")]
     pub import_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportHistoryRecordSuccessParams` type of the app-server protocol.
@@ -3954,6 +4400,9 @@ pub struct ExternalAgentConfigImportHistoryRecordSuccessParams {
     /// Original title for an imported session, when available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportHistoryRecordTypeResultParams` type of the app-server protocol.
@@ -3966,6 +4415,9 @@ pub struct ExternalAgentConfigImportHistoryRecordTypeResultParams {
     pub item_type: ExternalAgentConfigMigrationItemType,
     /// The `successes` field.
     pub successes: Vec<ExternalAgentConfigImportHistoryRecordSuccessParams>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportItemTypeFailure` type of the app-server protocol.
@@ -3995,6 +4447,9 @@ pub struct ExternalAgentConfigImportItemTypeFailure {
         skip_serializing_if = "Option::is_none"
     )]
     pub sub_error_type: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportItemTypeSuccess` type of the app-server protocol.
@@ -4015,6 +4470,9 @@ pub struct ExternalAgentConfigImportItemTypeSuccess {
     /// Original title for an imported session; null for other item types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportParams` type of the app-server protocol.
@@ -4040,6 +4498,9 @@ pub struct ExternalAgentConfigImportParams {
     /// Optional identifier for the product that initiated the import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportProgressNotification` type of the app-server protocol.
@@ -4051,6 +4512,9 @@ pub struct ExternalAgentConfigImportProgressNotification {
     /// The `itemTypeResults` field.
     #[serde(rename = "itemTypeResults")]
     pub item_type_results: Vec<ExternalAgentConfigImportTypeResult>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportResponse` type of the app-server protocol.
@@ -4059,6 +4523,9 @@ pub struct ExternalAgentConfigImportResponse {
     /// The `importId` field.
     #[serde(rename = "importId")]
     pub import_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigImportTypeResult` type of the app-server protocol.
@@ -4071,6 +4538,9 @@ pub struct ExternalAgentConfigImportTypeResult {
     pub item_type: ExternalAgentConfigMigrationItemType,
     /// The `successes` field.
     pub successes: Vec<ExternalAgentConfigImportItemTypeSuccess>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigMigrationItem` type of the app-server protocol.
@@ -4087,6 +4557,9 @@ pub struct ExternalAgentConfigMigrationItem {
     /// The `itemType` field.
     #[serde(rename = "itemType")]
     pub item_type: ExternalAgentConfigMigrationItemType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentConfigMigrationItemType` type of the app-server protocol.
@@ -4155,6 +4628,9 @@ pub struct ExternalAgentDetectedConnectorCandidate {
     pub session_count: u32,
     /// The `source` field.
     pub source: ExternalAgentDetectedConnectorSource,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentDetectedConnectorSource` type of the app-server protocol.
@@ -4191,6 +4667,9 @@ pub struct ExternalAgentImportedConnectorCandidate {
     pub session_count: u32,
     /// The `source` field.
     pub source: ExternalAgentImportedConnectorSource,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ExternalAgentImportedConnectorSource` type of the app-server protocol.
@@ -4219,6 +4698,9 @@ pub struct FeedbackRequirements {
     /// The `enabled` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FeedbackUploadParams` type of the app-server protocol.
@@ -4249,6 +4731,9 @@ pub struct FeedbackUploadParams {
     /// The `threadId` field.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FeedbackUploadResponse` type of the app-server protocol.
@@ -4264,6 +4749,9 @@ pub struct FeedbackUploadResponse {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FileChange` type of the app-server protocol.
@@ -4289,6 +4777,9 @@ pub enum FileChange {
 pub struct AddFileChange {
     /// The `content` field.
     pub content: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `delete` variant of [`FileChange`].
@@ -4296,6 +4787,9 @@ pub struct AddFileChange {
 pub struct DeleteFileChange {
     /// The `content` field.
     pub content: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `update` variant of [`FileChange`].
@@ -4306,6 +4800,9 @@ pub struct UpdateFileChange {
     pub move_path: Option<String>,
     /// The `unified_diff` field.
     pub unified_diff: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FileChangeApprovalDecision` type of the app-server protocol.
@@ -4372,6 +4869,9 @@ pub struct FileChangePatchUpdatedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FileChangeRequestApprovalParams` type of the app-server protocol.
@@ -4395,6 +4895,9 @@ pub struct FileChangeRequestApprovalParams {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FileChangeRequestApprovalResponse` type of the app-server protocol.
@@ -4402,6 +4905,9 @@ pub struct FileChangeRequestApprovalParams {
 pub struct FileChangeRequestApprovalResponse {
     /// The `decision` field.
     pub decision: FileChangeApprovalDecision,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FileSystemAccessMode` type of the app-server protocol.
@@ -4455,6 +4961,9 @@ pub enum FileSystemPath {
 pub struct PathFileSystemPath {
     /// The `path` field.
     pub path: LegacyAppPathString,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `glob_pattern` variant of [`FileSystemPath`].
@@ -4462,6 +4971,9 @@ pub struct PathFileSystemPath {
 pub struct GlobPatternFileSystemPath {
     /// The `pattern` field.
     pub pattern: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `special` variant of [`FileSystemPath`].
@@ -4469,6 +4981,9 @@ pub struct GlobPatternFileSystemPath {
 pub struct SpecialFileSystemPath {
     /// The `value` field.
     pub value: FileSystemSpecialPath,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FileSystemSandboxEntry` type of the app-server protocol.
@@ -4478,6 +4993,9 @@ pub struct FileSystemSandboxEntry {
     pub access: FileSystemAccessMode,
     /// The `path` field.
     pub path: FileSystemPath,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FileSystemSpecialPath` type of the app-server protocol.
@@ -4509,11 +5027,19 @@ pub enum FileSystemSpecialPath {
 
 /// The `root` variant of [`FileSystemSpecialPath`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RootFileSystemSpecialPath {}
+pub struct RootFileSystemSpecialPath {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `minimal` variant of [`FileSystemSpecialPath`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct MinimalFileSystemSpecialPath {}
+pub struct MinimalFileSystemSpecialPath {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `project_roots` variant of [`FileSystemSpecialPath`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -4521,15 +5047,26 @@ pub struct KindFileSystemSpecialPath {
     /// The `subpath` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subpath: Option<LegacyAppPathString>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `tmpdir` variant of [`FileSystemSpecialPath`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct TmpdirFileSystemSpecialPath {}
+pub struct TmpdirFileSystemSpecialPath {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `slash_tmp` variant of [`FileSystemSpecialPath`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct SlashTmpFileSystemSpecialPath {}
+pub struct SlashTmpFileSystemSpecialPath {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `unknown` variant of [`FileSystemSpecialPath`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -4539,6 +5076,9 @@ pub struct UnknownFileSystemSpecialPath {
     /// The `subpath` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subpath: Option<LegacyAppPathString>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FileUpdateChange` type of the app-server protocol.
@@ -4550,6 +5090,9 @@ pub struct FileUpdateChange {
     pub kind: PatchChangeKind,
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Backward-compatible API shape for ChatGPT workspace login restrictions.
@@ -4595,6 +5138,9 @@ pub struct FsChangedNotification {
     /// Watch identifier previously provided to `fs/watch`.
     #[serde(rename = "watchId")]
     pub watch_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Copy a file or directory tree on the host filesystem.
@@ -4609,6 +5155,9 @@ pub struct FsCopyParams {
     /// Absolute source path.
     #[serde(rename = "sourcePath")]
     pub source_path: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Successful response for `fs/copy`.
@@ -4627,6 +5176,9 @@ pub struct FsCreateDirectoryParams {
     /// Whether parent directories should also be created. Defaults to `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recursive: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Successful response for `fs/createDirectory`.
@@ -4642,6 +5194,9 @@ pub struct FsCreateDirectoryResponse {
 pub struct FsGetMetadataParams {
     /// Absolute path to inspect.
     pub path: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Metadata returned by `fs/getMetadata`.
@@ -4662,6 +5217,9 @@ pub struct FsGetMetadataResponse {
     /// File modification time in Unix milliseconds when available, otherwise `0`.
     #[serde(rename = "modifiedAtMs")]
     pub modified_at_ms: i64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A directory entry returned by `fs/readDirectory`.
@@ -4676,6 +5234,9 @@ pub struct FsReadDirectoryEntry {
     /// Whether this entry resolves to a regular file.
     #[serde(rename = "isFile")]
     pub is_file: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// List direct child names for a directory.
@@ -4683,6 +5244,9 @@ pub struct FsReadDirectoryEntry {
 pub struct FsReadDirectoryParams {
     /// Absolute directory path to read.
     pub path: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Directory entries returned by `fs/readDirectory`.
@@ -4690,6 +5254,9 @@ pub struct FsReadDirectoryParams {
 pub struct FsReadDirectoryResponse {
     /// Direct child entries in the requested directory.
     pub entries: Vec<FsReadDirectoryEntry>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Read a file from the host filesystem.
@@ -4697,6 +5264,9 @@ pub struct FsReadDirectoryResponse {
 pub struct FsReadFileParams {
     /// Absolute path to read.
     pub path: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Base64-encoded file contents returned by `fs/readFile`.
@@ -4705,6 +5275,9 @@ pub struct FsReadFileResponse {
     /// File contents encoded as base64.
     #[serde(rename = "dataBase64")]
     pub data_base64: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Remove a file or directory tree from the host filesystem.
@@ -4718,6 +5291,9 @@ pub struct FsRemoveParams {
     /// Whether directory removal should recurse. Defaults to `true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recursive: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Successful response for `fs/remove`.
@@ -4734,6 +5310,9 @@ pub struct FsUnwatchParams {
     /// Watch identifier previously provided to `fs/watch`.
     #[serde(rename = "watchId")]
     pub watch_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Successful response for `fs/unwatch`.
@@ -4752,6 +5331,9 @@ pub struct FsWatchParams {
     /// Connection-scoped watch identifier used for `fs/unwatch` and `fs/changed`.
     #[serde(rename = "watchId")]
     pub watch_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Successful response for `fs/watch`.
@@ -4759,6 +5341,9 @@ pub struct FsWatchParams {
 pub struct FsWatchResponse {
     /// Canonicalized path associated with the watch.
     pub path: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Write a file on the host filesystem.
@@ -4769,6 +5354,9 @@ pub struct FsWriteFileParams {
     pub data_base64: String,
     /// Absolute path to write.
     pub path: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Successful response for `fs/writeFile`.
@@ -4815,6 +5403,9 @@ pub enum FunctionCallOutputContentItem {
 pub struct InputTextFunctionCallOutputContentItem {
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The variant-specific part of [`InputImageFunctionCallOutputContentItem`].
@@ -4847,6 +5438,9 @@ pub struct InputImageFunctionCallOutputContentItem {
 pub struct InputAudioFunctionCallOutputContentItem {
     /// The `audio_url` field.
     pub audio_url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `encrypted_content` variant of [`FunctionCallOutputContentItem`].
@@ -4854,6 +5448,9 @@ pub struct InputAudioFunctionCallOutputContentItem {
 pub struct EncryptedContentFunctionCallOutputContentItem {
     /// The `encrypted_content` field.
     pub encrypted_content: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FuzzyFileSearchMatchType` type of the app-server protocol.
@@ -4894,6 +5491,9 @@ pub struct FuzzyFileSearchParams {
     pub query: String,
     /// The `roots` field.
     pub roots: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FuzzyFileSearchResponse` type of the app-server protocol.
@@ -4901,6 +5501,9 @@ pub struct FuzzyFileSearchParams {
 pub struct FuzzyFileSearchResponse {
     /// The `files` field.
     pub files: Vec<FuzzyFileSearchResult>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Superset of [`codex_file_search::FileMatch`]
@@ -4919,6 +5522,9 @@ pub struct FuzzyFileSearchResult {
     pub root: String,
     /// The `score` field.
     pub score: u32,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FuzzyFileSearchSessionCompletedNotification` type of the app-server protocol.
@@ -4927,6 +5533,9 @@ pub struct FuzzyFileSearchSessionCompletedNotification {
     /// The `sessionId` field.
     #[serde(rename = "sessionId")]
     pub session_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `FuzzyFileSearchSessionUpdatedNotification` type of the app-server protocol.
@@ -4939,6 +5548,9 @@ pub struct FuzzyFileSearchSessionUpdatedNotification {
     /// The `sessionId` field.
     #[serde(rename = "sessionId")]
     pub session_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GatewayOAuthCancelResponse` type of the app-server protocol.
@@ -4963,6 +5575,9 @@ pub struct GatewayOAuthChangedNotification {
     pub provider_id: String,
     /// The `status` field.
     pub status: GatewayOAuthStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GatewayOAuthLoginResponse` type of the app-server protocol.
@@ -4990,6 +5605,9 @@ pub struct GatewayOAuthReadResponse {
     /// Null when the effective provider does not use gateway OAuth.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<GatewayOAuthStatus>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GatewayOAuthStatus` type of the app-server protocol.
@@ -5036,6 +5654,9 @@ pub struct GetAccountParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub refresh_token: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Usage-read capabilities of the requesting client, never inferred from its experiment arm.
@@ -5055,6 +5676,9 @@ pub struct GetAccountRateLimitsParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub supports_luna_reserve: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GetAccountRateLimitsResponse` type of the app-server protocol.
@@ -5094,6 +5718,9 @@ pub struct GetAccountRateLimitsResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub rate_limits_by_limit_id: Option<std::collections::BTreeMap<String, RateLimitSnapshot>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GetAccountResponse` type of the app-server protocol.
@@ -5105,6 +5732,9 @@ pub struct GetAccountResponse {
     /// The `requiresOpenaiAuth` field.
     #[serde(rename = "requiresOpenaiAuth")]
     pub requires_openai_auth: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GetAccountTokenUsageParams` type of the app-server protocol.
@@ -5113,6 +5743,9 @@ pub struct GetAccountTokenUsageParams {
     /// When present, read estimated usage for this thread instead of account-wide token activity.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GetAccountTokenUsageResponse` type of the app-server protocol.
@@ -5134,6 +5767,9 @@ pub struct GetAccountTokenUsageResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub thread_usage: Option<ThreadUsage>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GetWorkspaceMessagesResponse` type of the app-server protocol.
@@ -5144,6 +5780,9 @@ pub struct GetWorkspaceMessagesResponse {
     pub feature_enabled: bool,
     /// Active workspace messages returned by the backend.
     pub messages: Vec<WorkspaceMessage>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GitInfo` type of the app-server protocol.
@@ -5158,6 +5797,9 @@ pub struct GitInfo {
     /// The `sha` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GrantedPermissionProfile` type of the app-server protocol.
@@ -5173,6 +5815,9 @@ pub struct GrantedPermissionProfile {
     /// The `network` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<AdditionalNetworkPermissions>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// [UNSTABLE] Temporary approval auto-review payload used by `item/autoApprovalReview/*` notifications. This shape is expected to change soon.
@@ -5193,6 +5838,9 @@ pub struct GuardianApprovalReview {
         skip_serializing_if = "Option::is_none"
     )]
     pub user_authorization: Option<GuardianUserAuthorization>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `GuardianApprovalReviewAction` type of the app-server protocol.
@@ -5234,6 +5882,9 @@ pub struct CommandGuardianApprovalReviewAction {
     pub cwd: LegacyAppPathString,
     /// The `source` field.
     pub source: GuardianCommandSource,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `execve` variant of [`GuardianApprovalReviewAction`].
@@ -5247,6 +5898,9 @@ pub struct ExecveGuardianApprovalReviewAction {
     pub program: String,
     /// The `source` field.
     pub source: GuardianCommandSource,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A child approval for input to an existing command execution item.
@@ -5262,6 +5916,9 @@ pub struct WriteStdinGuardianApprovalReviewAction {
     pub process_id: String,
     /// The `stdin` field.
     pub stdin: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `applyPatch` variant of [`GuardianApprovalReviewAction`].
@@ -5271,6 +5928,9 @@ pub struct ApplyPatchGuardianApprovalReviewAction {
     pub cwd: LegacyAppPathString,
     /// The `files` field.
     pub files: Vec<LegacyAppPathString>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `networkAccess` variant of [`GuardianApprovalReviewAction`].
@@ -5284,6 +5944,9 @@ pub struct NetworkAccessGuardianApprovalReviewAction {
     pub protocol: NetworkApprovalProtocol,
     /// The `target` field.
     pub target: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `mcpToolCall` variant of [`GuardianApprovalReviewAction`].
@@ -5311,6 +5974,9 @@ pub struct McpToolCallGuardianApprovalReviewAction {
     /// The `toolTitle` field.
     #[serde(rename = "toolTitle", default, skip_serializing_if = "Option::is_none")]
     pub tool_title: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `requestPermissions` variant of [`GuardianApprovalReviewAction`].
@@ -5321,6 +5987,9 @@ pub struct RequestPermissionsGuardianApprovalReviewAction {
     /// The `reason` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// [UNSTABLE] Lifecycle state for an approval auto-review.
@@ -5455,6 +6124,9 @@ pub struct GuardianWarningNotification {
     /// Thread target for the guardian warning.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HookCompletedNotification` type of the app-server protocol.
@@ -5468,6 +6140,9 @@ pub struct HookCompletedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId", default, skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HookErrorInfo` type of the app-server protocol.
@@ -5477,6 +6152,9 @@ pub struct HookErrorInfo {
     pub message: String,
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HookEventName` type of the app-server protocol.
@@ -5664,6 +6342,9 @@ pub struct CommandHookMetadata {
     pub r#async: Option<bool>,
     /// The `command` field.
     pub command: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `mcpTool` variant of [`HookMetadataVariant`].
@@ -5673,15 +6354,26 @@ pub struct McpToolHookMetadata {
     pub server: String,
     /// The `tool` field.
     pub tool: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `prompt` variant of [`HookMetadataVariant`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct PromptHookMetadata {}
+pub struct PromptHookMetadata {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `agent` variant of [`HookMetadataVariant`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AgentHookMetadata {}
+pub struct AgentHookMetadata {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The variant-specific part of [`HookMetadata`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -5709,6 +6401,9 @@ pub enum HookMetadataVariant {
 pub struct HookMigration {
     /// The `name` field.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HookOutputEntry` type of the app-server protocol.
@@ -5718,6 +6413,9 @@ pub struct HookOutputEntry {
     pub kind: HookOutputEntryKind,
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HookOutputEntryKind` type of the app-server protocol.
@@ -5764,6 +6462,9 @@ pub struct HookPromptFragment {
     pub hook_run_id: String,
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HookRunStatus` type of the app-server protocol.
@@ -5857,6 +6558,9 @@ pub struct HookRunSummary {
         skip_serializing_if = "Option::is_none"
     )]
     pub status_message: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HookScope` type of the app-server protocol.
@@ -5954,6 +6658,9 @@ pub struct HookStartedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId", default, skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HookTrustStatus` type of the app-server protocol.
@@ -5999,6 +6706,9 @@ pub struct HooksListEntry {
     pub hooks: Vec<HookMetadata>,
     /// The `warnings` field.
     pub warnings: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HooksListParams` type of the app-server protocol.
@@ -6007,6 +6717,9 @@ pub struct HooksListParams {
     /// When empty, defaults to the current session working directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwds: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `HooksListResponse` type of the app-server protocol.
@@ -6014,6 +6727,9 @@ pub struct HooksListParams {
 pub struct HooksListResponse {
     /// The `data` field.
     pub data: Vec<HooksListEntry>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ImageDetail` type of the app-server protocol.
@@ -6059,6 +6775,9 @@ pub struct ImageGenerationFailure {
     pub resets_at: Option<i64>,
     /// The `type` field.
     pub r#type: ImageGenerationFailureType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The type of the `type` field of [`ImageGenerationFailure`].
@@ -6091,6 +6810,9 @@ pub struct InAppBrowserRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub allow_external_browser_settings_import: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Client-declared capabilities negotiated during initialize.
@@ -6140,6 +6862,9 @@ pub struct InitializeCapabilities {
         skip_serializing_if = "Option::is_none"
     )]
     pub request_attestation: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `InitializeParams` type of the app-server protocol.
@@ -6151,6 +6876,9 @@ pub struct InitializeParams {
     /// The `clientInfo` field.
     #[serde(rename = "clientInfo")]
     pub client_info: ClientInfo,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `InitializeResponse` type of the app-server protocol.
@@ -6168,6 +6896,9 @@ pub struct InitializeResponse {
     /// The `userAgent` field.
     #[serde(rename = "userAgent")]
     pub user_agent: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Canonical user-input modality tags advertised by a model.
@@ -6214,6 +6945,9 @@ pub struct InstalledApp {
         skip_serializing_if = "Option::is_none"
     )]
     pub runtime_name: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Internal Responses API passthrough metadata copied into underlying chat messages.
@@ -6224,6 +6958,9 @@ pub struct InternalChatMessageMetadataPassthrough {
     /// The `turn_id` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ItemCompletedNotification` type of the app-server protocol.
@@ -6240,6 +6977,9 @@ pub struct ItemCompletedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// [UNSTABLE] Temporary notification payload for approval auto-review. This shape is expected to change soon.
@@ -6278,6 +7018,9 @@ pub struct ItemGuardianApprovalReviewCompletedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// [UNSTABLE] Temporary notification payload for approval auto-review. This shape is expected to change soon.
@@ -6310,6 +7053,9 @@ pub struct ItemGuardianApprovalReviewStartedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ItemStartedNotification` type of the app-server protocol.
@@ -6326,6 +7072,9 @@ pub struct ItemStartedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A response to a request that indicates an error occurred.
@@ -6335,6 +7084,9 @@ pub struct JSONRPCError {
     pub error: JSONRPCErrorError,
     /// The `id` field.
     pub id: RequestId,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `JSONRPCErrorError` type of the app-server protocol.
@@ -6347,6 +7099,9 @@ pub struct JSONRPCErrorError {
     pub data: Option<serde_json::Value>,
     /// The `message` field.
     pub message: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Refers to any valid JSON-RPC object that can be decoded off the wire, or encoded to be sent.
@@ -6371,6 +7126,9 @@ pub struct JSONRPCNotification {
     /// The `params` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<serde_json::Value>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A request that expects a response.
@@ -6386,6 +7144,9 @@ pub struct JSONRPCRequest {
     /// Optional W3C Trace Context for distributed tracing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<W3cTraceContext>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A successful (non-error) response to a request.
@@ -6395,6 +7156,9 @@ pub struct JSONRPCResponse {
     pub id: RequestId,
     /// The `result` field.
     pub result: serde_json::Value,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `LegacyAppPathString` type of the app-server protocol.
@@ -6422,6 +7186,9 @@ pub struct ListMcpServerStatusParams {
     /// The `threadId` field.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ListMcpServerStatusResponse` type of the app-server protocol.
@@ -6436,6 +7203,9 @@ pub struct ListMcpServerStatusResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `LocalShellAction` type of the app-server protocol.
@@ -6457,6 +7227,9 @@ pub struct LocalShellAction {
     /// The `working_directory` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_directory: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The type of the `type` field of [`LocalShellAction`].
@@ -6540,6 +7313,9 @@ pub struct ApiKeyLoginAccountParams {
     /// The `apiKey` field.
     #[serde(rename = "apiKey")]
     pub api_key: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `chatgpt` variant of [`LoginAccountParams`].
@@ -6562,11 +7338,18 @@ pub struct ChatgptLoginAccountParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub use_hosted_login_success_page: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `chatgptDeviceCode` variant of [`LoginAccountParams`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ChatgptDeviceCodeLoginAccountParams {}
+pub struct ChatgptDeviceCodeLoginAccountParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// [UNSTABLE] FOR OPENAI INTERNAL USE ONLY - DO NOT USE. The access token must contain the same scopes that Codex-managed ChatGPT auth tokens have.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -6586,6 +7369,9 @@ pub struct ChatgptAuthTokensLoginAccountParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub chatgpt_plan_type: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// [UNSTABLE] Managed Amazon Bedrock login is experimental.
@@ -6596,6 +7382,9 @@ pub struct AmazonBedrockLoginAccountParams {
     pub api_key: String,
     /// The `region` field.
     pub region: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// [UNSTABLE] Managed Amazon Bedrock AWS access key login is experimental.
@@ -6616,6 +7405,9 @@ pub struct AmazonBedrockAccessKeysLoginAccountParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub session_token: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `LoginAccountResponse` type of the app-server protocol.
@@ -6644,7 +7436,11 @@ pub enum LoginAccountResponse {
 
 /// The `apiKey` variant of [`LoginAccountResponse`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ApiKeyLoginAccountResponse {}
+pub struct ApiKeyLoginAccountResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `chatgpt` variant of [`LoginAccountResponse`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -6655,6 +7451,9 @@ pub struct ChatgptLoginAccountResponse {
     /// The `loginId` field.
     #[serde(rename = "loginId")]
     pub login_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `chatgptDeviceCode` variant of [`LoginAccountResponse`].
@@ -6669,15 +7468,26 @@ pub struct ChatgptDeviceCodeLoginAccountResponse {
     /// URL the client should open in a browser to complete device code authorization.
     #[serde(rename = "verificationUrl")]
     pub verification_url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `chatgptAuthTokens` variant of [`LoginAccountResponse`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ChatgptAuthTokensLoginAccountResponse {}
+pub struct ChatgptAuthTokensLoginAccountResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `amazonBedrock` variant of [`LoginAccountResponse`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AmazonBedrockLoginAccountResponse {}
+pub struct AmazonBedrockLoginAccountResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `LoginAppBrand` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -6772,6 +7582,9 @@ pub struct ManagedHooksRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub windows_managed_dir: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceAddParams` type of the app-server protocol.
@@ -6789,6 +7602,9 @@ pub struct MarketplaceAddParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub sparse_paths: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceAddResponse` type of the app-server protocol.
@@ -6803,6 +7619,9 @@ pub struct MarketplaceAddResponse {
     /// The `marketplaceName` field.
     #[serde(rename = "marketplaceName")]
     pub marketplace_name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceInterface` type of the app-server protocol.
@@ -6815,6 +7634,9 @@ pub struct MarketplaceInterface {
         skip_serializing_if = "Option::is_none"
     )]
     pub display_name: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceLoadErrorInfo` type of the app-server protocol.
@@ -6825,6 +7647,9 @@ pub struct MarketplaceLoadErrorInfo {
     pub marketplace_path: AbsolutePathBuf,
     /// The `message` field.
     pub message: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceRemoveParams` type of the app-server protocol.
@@ -6833,6 +7658,9 @@ pub struct MarketplaceRemoveParams {
     /// The `marketplaceName` field.
     #[serde(rename = "marketplaceName")]
     pub marketplace_name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceRemoveResponse` type of the app-server protocol.
@@ -6848,6 +7676,9 @@ pub struct MarketplaceRemoveResponse {
     /// The `marketplaceName` field.
     #[serde(rename = "marketplaceName")]
     pub marketplace_name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceUpgradeErrorInfo` type of the app-server protocol.
@@ -6858,6 +7689,9 @@ pub struct MarketplaceUpgradeErrorInfo {
     pub marketplace_name: String,
     /// The `message` field.
     pub message: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceUpgradeParams` type of the app-server protocol.
@@ -6870,6 +7704,9 @@ pub struct MarketplaceUpgradeParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub marketplace_name: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MarketplaceUpgradeResponse` type of the app-server protocol.
@@ -6883,6 +7720,9 @@ pub struct MarketplaceUpgradeResponse {
     /// The `upgradedRoots` field.
     #[serde(rename = "upgradedRoots")]
     pub upgraded_roots: Vec<AbsolutePathBuf>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpAppDisplayMode` type of the app-server protocol.
@@ -6918,6 +7758,9 @@ pub struct McpAppUi {
     /// The `resourceUri` field.
     #[serde(rename = "resourceUri")]
     pub resource_uri: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpAuthStatus` type of the app-server protocol.
@@ -6990,6 +7833,9 @@ pub struct McpElicitationBooleanSchema {
     pub title: Option<String>,
     /// The `type` field.
     pub r#type: McpElicitationBooleanType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationBooleanType` type of the app-server protocol.
@@ -7019,6 +7865,9 @@ pub struct McpElicitationConstOption {
     pub r#const: String,
     /// The `title` field.
     pub title: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationEnumSchema` type of the app-server protocol.
@@ -7052,6 +7901,9 @@ pub struct McpElicitationLegacyTitledEnumSchema {
     pub title: Option<String>,
     /// The `type` field.
     pub r#type: McpElicitationStringType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationMultiSelectEnumSchema` type of the app-server protocol.
@@ -7084,6 +7936,9 @@ pub struct McpElicitationNumberSchema {
     pub title: Option<String>,
     /// The `type` field.
     pub r#type: McpElicitationNumberType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationNumberType` type of the app-server protocol.
@@ -7159,6 +8014,9 @@ pub struct McpElicitationSchema {
     pub required: Option<Vec<String>>,
     /// The `type` field.
     pub r#type: McpElicitationObjectType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationSingleSelectEnumSchema` type of the app-server protocol.
@@ -7226,6 +8084,9 @@ pub struct McpElicitationStringSchema {
     pub title: Option<String>,
     /// The `type` field.
     pub r#type: McpElicitationStringType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationStringType` type of the app-server protocol.
@@ -7254,6 +8115,9 @@ pub struct McpElicitationTitledEnumItems {
     /// The `anyOf` field.
     #[serde(rename = "anyOf")]
     pub any_of: Vec<McpElicitationConstOption>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationTitledMultiSelectEnumSchema` type of the app-server protocol.
@@ -7278,6 +8142,9 @@ pub struct McpElicitationTitledMultiSelectEnumSchema {
     pub title: Option<String>,
     /// The `type` field.
     pub r#type: McpElicitationArrayType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationTitledSingleSelectEnumSchema` type of the app-server protocol.
@@ -7297,6 +8164,9 @@ pub struct McpElicitationTitledSingleSelectEnumSchema {
     pub title: Option<String>,
     /// The `type` field.
     pub r#type: McpElicitationStringType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationUntitledEnumItems` type of the app-server protocol.
@@ -7306,6 +8176,9 @@ pub struct McpElicitationUntitledEnumItems {
     pub r#enum: Vec<String>,
     /// The `type` field.
     pub r#type: McpElicitationStringType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationUntitledMultiSelectEnumSchema` type of the app-server protocol.
@@ -7330,6 +8203,9 @@ pub struct McpElicitationUntitledMultiSelectEnumSchema {
     pub title: Option<String>,
     /// The `type` field.
     pub r#type: McpElicitationArrayType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpElicitationUntitledSingleSelectEnumSchema` type of the app-server protocol.
@@ -7348,6 +8224,9 @@ pub struct McpElicitationUntitledSingleSelectEnumSchema {
     pub title: Option<String>,
     /// The `type` field.
     pub r#type: McpElicitationStringType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpResourceReadParams` type of the app-server protocol.
@@ -7377,6 +8256,9 @@ pub struct McpResourceReadParams {
     pub thread_id: Option<String>,
     /// The `uri` field.
     pub uri: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpResourceReadResponse` type of the app-server protocol.
@@ -7391,6 +8273,9 @@ pub struct McpResourceReadResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub origin_call_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpResourceReadTarget` type of the app-server protocol.
@@ -7402,6 +8287,9 @@ pub struct McpResourceReadTarget {
     /// Null explicitly requests no-auth access, subject to the app's resource policy.
     #[serde(rename = "linkId")]
     pub link_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerConnectionStatus` type of the app-server protocol.
@@ -7506,6 +8394,9 @@ pub struct FormMcpServerElicitationRequestParams {
     /// The `requestedSchema` field.
     #[serde(rename = "requestedSchema")]
     pub requested_schema: McpElicitationSchema,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `openai/form` variant of [`McpServerElicitationRequestParamsVariant`].
@@ -7519,6 +8410,9 @@ pub struct OpenaiSlashFormMcpServerElicitationRequestParams {
     /// The `requestedSchema` field.
     #[serde(rename = "requestedSchema")]
     pub requested_schema: serde_json::Value,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `openaiForm` variant of [`McpServerElicitationRequestParamsVariant`].
@@ -7532,6 +8426,9 @@ pub struct OpenaiFormMcpServerElicitationRequestParams {
     /// The `requestedSchema` field.
     #[serde(rename = "requestedSchema")]
     pub requested_schema: serde_json::Value,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `url` variant of [`McpServerElicitationRequestParamsVariant`].
@@ -7547,6 +8444,9 @@ pub struct UrlMcpServerElicitationRequestParams {
     pub message: String,
     /// The `url` field.
     pub url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The variant-specific part of [`McpServerElicitationRequestParams`].
@@ -7583,6 +8483,9 @@ pub struct McpServerElicitationRequestResponse {
     /// This is nullable because decline/cancel responses have no content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<serde_json::Value>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerEventNotification` type of the app-server protocol.
@@ -7592,6 +8495,9 @@ pub struct McpServerEventNotification {
     pub method: String,
     /// The `params` field.
     pub params: serde_json::Value,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerEventStreamNotification` type of the app-server protocol.
@@ -7602,6 +8508,9 @@ pub struct McpServerEventStreamNotification {
     /// The `subscriptionId` field.
     #[serde(rename = "subscriptionId")]
     pub subscription_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Presentation metadata advertised by an initialized MCP server.
@@ -7627,6 +8536,9 @@ pub struct McpServerInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub website_url: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerMigration` type of the app-server protocol.
@@ -7634,6 +8546,9 @@ pub struct McpServerInfo {
 pub struct McpServerMigration {
     /// The `name` field.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerOauthClientRegistration` type of the app-server protocol.
@@ -7680,6 +8595,9 @@ pub struct McpServerOauthLoginCompletedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerOauthLoginParams` type of the app-server protocol.
@@ -7707,6 +8625,9 @@ pub struct McpServerOauthLoginParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub timeout_secs: Option<i64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerOauthLoginResponse` type of the app-server protocol.
@@ -7718,6 +8639,9 @@ pub struct McpServerOauthLoginResponse {
     /// Identifies this login attempt across the response and completion notification. Older servers omit this field; current servers always return it.
     #[serde(rename = "loginId", default, skip_serializing_if = "Option::is_none")]
     pub login_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerRefreshResponse` type of the app-server protocol.
@@ -7833,6 +8757,9 @@ pub struct McpServerStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub tools_error: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerStatusDetail` type of the app-server protocol.
@@ -7879,6 +8806,9 @@ pub struct McpServerStatusUpdatedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerToolCallParams` type of the app-server protocol.
@@ -7897,6 +8827,9 @@ pub struct McpServerToolCallParams {
     pub thread_id: String,
     /// The `tool` field.
     pub tool: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpServerToolCallResponse` type of the app-server protocol.
@@ -7917,6 +8850,9 @@ pub struct McpServerToolCallResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub structured_content: Option<serde_json::Value>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpToolCallAppContext` type of the app-server protocol.
@@ -7945,6 +8881,9 @@ pub struct McpToolCallAppContext {
         skip_serializing_if = "Option::is_none"
     )]
     pub resource_uri: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpToolCallError` type of the app-server protocol.
@@ -7952,6 +8891,9 @@ pub struct McpToolCallAppContext {
 pub struct McpToolCallError {
     /// The `message` field.
     pub message: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpToolCallProgressNotification` type of the app-server protocol.
@@ -7968,6 +8910,9 @@ pub struct McpToolCallProgressNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpToolCallResult` type of the app-server protocol.
@@ -7985,6 +8930,9 @@ pub struct McpToolCallResult {
         skip_serializing_if = "Option::is_none"
     )]
     pub structured_content: Option<serde_json::Value>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `McpToolCallStatus` type of the app-server protocol.
@@ -8023,6 +8971,9 @@ pub struct MemoryCitation {
     /// The `threadIds` field.
     #[serde(rename = "threadIds")]
     pub thread_ids: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MemoryCitationEntry` type of the app-server protocol.
@@ -8038,6 +8989,9 @@ pub struct MemoryCitationEntry {
     pub note: String,
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MergeStrategy` type of the app-server protocol.
@@ -8141,6 +9095,9 @@ pub struct MigrationDetails {
     /// Defaults to `[]` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subagents: Option<Vec<SubagentMigration>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MisalignmentErrorDetails` type of the app-server protocol.
@@ -8166,6 +9123,9 @@ pub struct MisalignmentErrorDetails {
     /// Instruction to submit as the next turn's user input if continuation is confirmed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steer: Option<MisalignmentSteer>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `MisalignmentSteer` type of the app-server protocol.
@@ -8173,6 +9133,9 @@ pub struct MisalignmentErrorDetails {
 pub struct MisalignmentSteer {
     /// The `message` field.
     pub message: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Initial collaboration mode to use when the TUI starts.
@@ -8303,6 +9266,9 @@ pub struct Model {
         skip_serializing_if = "Option::is_none"
     )]
     pub upgrade_info: Option<ModelUpgradeInfo>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Caller-specific explicit access programs advertised by model discovery.
@@ -8310,6 +9276,9 @@ pub struct Model {
 pub struct ModelAccessPrograms {
     /// Accepted explicit selections.
     pub cyber: Vec<CyberAccessProgram>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelAvailabilityNux` type of the app-server protocol.
@@ -8317,6 +9286,9 @@ pub struct ModelAccessPrograms {
 pub struct ModelAvailabilityNux {
     /// The `message` field.
     pub message: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelListParams` type of the app-server protocol.
@@ -8335,6 +9307,9 @@ pub struct ModelListParams {
     /// Optional page size; defaults to a reasonable server-side value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelListResponse` type of the app-server protocol.
@@ -8349,6 +9324,9 @@ pub struct ModelListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelProviderCapabilitiesReadParams` type of the app-server protocol.
@@ -8368,6 +9346,9 @@ pub struct ModelProviderCapabilitiesReadResponse {
     /// The `webSearch` field.
     #[serde(rename = "webSearch")]
     pub web_search: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelRerouteReason` type of the app-server protocol.
@@ -8407,6 +9388,9 @@ pub struct ModelReroutedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelSafetyBufferingUpdatedNotification` type of the app-server protocol.
@@ -8435,6 +9419,9 @@ pub struct ModelSafetyBufferingUpdatedNotification {
     /// The `useCases` field.
     #[serde(rename = "useCases")]
     pub use_cases: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelServiceTier` type of the app-server protocol.
@@ -8446,6 +9433,9 @@ pub struct ModelServiceTier {
     pub id: String,
     /// The `name` field.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelUpgradeInfo` type of the app-server protocol.
@@ -8477,6 +9467,9 @@ pub struct ModelUpgradeInfo {
         skip_serializing_if = "Option::is_none"
     )]
     pub upgrade_copy: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelVerification` type of the app-server protocol.
@@ -8510,6 +9503,9 @@ pub struct ModelVerificationNotification {
     pub turn_id: String,
     /// The `verifications` field.
     pub verifications: Vec<ModelVerification>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ModelsRequirements` type of the app-server protocol.
@@ -8518,6 +9514,9 @@ pub struct ModelsRequirements {
     /// The `newThread` field.
     #[serde(rename = "newThread", default, skip_serializing_if = "Option::is_none")]
     pub new_thread: Option<NewThreadModelDefaults>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Controls the effective multi-agent delegation instructions for a turn. `custom` means the configured mode hint defines the policy instead of a built-in policy.
@@ -8596,6 +9595,9 @@ pub struct NetworkApprovalContext {
     pub host: String,
     /// The `protocol` field.
     pub protocol: NetworkApprovalProtocol,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `NetworkApprovalProtocol` type of the app-server protocol.
@@ -8661,6 +9663,9 @@ pub struct NetworkPolicyAmendment {
     pub action: NetworkPolicyRuleAction,
     /// The `host` field.
     pub host: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `NetworkPolicyRuleAction` type of the app-server protocol.
@@ -8765,6 +9770,9 @@ pub struct NetworkRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub unix_sockets: Option<std::collections::BTreeMap<String, NetworkUnixSocketPermission>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `NetworkUnixSocketPermission` type of the app-server protocol.
@@ -8811,6 +9819,9 @@ pub struct NewThreadModelDefaults {
         skip_serializing_if = "Option::is_none"
     )]
     pub service_tier: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `NonSteerableTurnKind` type of the app-server protocol.
@@ -8854,6 +9865,9 @@ pub struct OverriddenMetadata {
     /// The `overridingLayer` field.
     #[serde(rename = "overridingLayer")]
     pub overriding_layer: ConfigLayerMetadata,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ParsedCommand` type of the app-server protocol.
@@ -8886,6 +9900,9 @@ pub struct ReadParsedCommand {
     pub name: String,
     /// (Best effort) Path to the file being read by the command. When possible, this is an absolute path, though when relative, it should be resolved against the `cwd`` that will be used to run the command to derive the absolute path.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `list_files` variant of [`ParsedCommand`].
@@ -8896,6 +9913,9 @@ pub struct ListFilesParsedCommand {
     /// The `path` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `search` variant of [`ParsedCommand`].
@@ -8909,6 +9929,9 @@ pub struct SearchParsedCommand {
     /// The `query` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `unknown` variant of [`ParsedCommand`].
@@ -8916,6 +9939,9 @@ pub struct SearchParsedCommand {
 pub struct UnknownParsedCommand {
     /// The `cmd` field.
     pub cmd: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PatchApplyStatus` type of the app-server protocol.
@@ -8970,11 +9996,19 @@ pub enum PatchChangeKind {
 
 /// The `add` variant of [`PatchChangeKind`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct AddPatchChangeKind {}
+pub struct AddPatchChangeKind {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `delete` variant of [`PatchChangeKind`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct DeletePatchChangeKind {}
+pub struct DeletePatchChangeKind {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `update` variant of [`PatchChangeKind`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -8982,6 +10016,9 @@ pub struct UpdatePatchChangeKind {
     /// The `move_path` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub move_path: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PathUri` type of the app-server protocol.
@@ -9023,6 +10060,9 @@ pub struct PermissionProfileListParams {
     /// Optional page size; defaults to the full result set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PermissionProfileListResponse` type of the app-server protocol.
@@ -9037,6 +10077,9 @@ pub struct PermissionProfileListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PermissionProfileSummary` type of the app-server protocol.
@@ -9049,6 +10092,9 @@ pub struct PermissionProfileSummary {
     pub description: Option<String>,
     /// Available permission profile identifier.
     pub id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PermissionsRequestApprovalParams` type of the app-server protocol.
@@ -9080,6 +10126,9 @@ pub struct PermissionsRequestApprovalParams {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PermissionsRequestApprovalResponse` type of the app-server protocol.
@@ -9099,6 +10148,9 @@ pub struct PermissionsRequestApprovalResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub strict_auto_review: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Deprecated: `friendly` and `pragmatic` no longer select a style.
@@ -9328,6 +10380,9 @@ pub struct PluginDetail {
     pub skills: Vec<SkillSummary>,
     /// The `summary` field.
     pub summary: PluginSummary,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginDisabledReason` type of the app-server protocol.
@@ -9370,6 +10425,9 @@ pub struct PluginHookSummary {
     pub event_name: HookEventName,
     /// The `key` field.
     pub key: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginInstallParams` type of the app-server protocol.
@@ -9399,6 +10457,9 @@ pub struct PluginInstallParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub remote_marketplace_name: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginInstallPolicy` type of the app-server protocol.
@@ -9462,6 +10523,9 @@ pub struct PluginInstallResponse {
     /// The `authPolicy` field.
     #[serde(rename = "authPolicy")]
     pub auth_policy: PluginAuthPolicy,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginInstalledParams` type of the app-server protocol.
@@ -9477,6 +10541,9 @@ pub struct PluginInstalledParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub install_suggestion_plugin_names: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginInstalledResponse` type of the app-server protocol.
@@ -9493,6 +10560,9 @@ pub struct PluginInstalledResponse {
     pub marketplace_load_errors: Option<Vec<MarketplaceLoadErrorInfo>>,
     /// The `marketplaces` field.
     pub marketplaces: Vec<PluginMarketplaceEntry>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginInterface` type of the app-server protocol.
@@ -9601,6 +10671,9 @@ pub struct PluginInterface {
         skip_serializing_if = "Option::is_none"
     )]
     pub website_url: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginListMarketplaceKind` type of the app-server protocol.
@@ -9659,6 +10732,9 @@ pub struct PluginListParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub marketplace_kinds: Option<Vec<PluginListMarketplaceKind>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginListResponse` type of the app-server protocol.
@@ -9684,6 +10760,9 @@ pub struct PluginListResponse {
     pub marketplace_load_errors: Option<Vec<MarketplaceLoadErrorInfo>>,
     /// The `marketplaces` field.
     pub marketplaces: Vec<PluginMarketplaceEntry>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginMarketplaceEntry` type of the app-server protocol.
@@ -9699,6 +10778,9 @@ pub struct PluginMarketplaceEntry {
     pub path: Option<AbsolutePathBuf>,
     /// The `plugins` field.
     pub plugins: Vec<PluginSummary>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginReadParams` type of the app-server protocol.
@@ -9721,6 +10803,9 @@ pub struct PluginReadParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub remote_marketplace_name: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginReadResponse` type of the app-server protocol.
@@ -9728,6 +10813,9 @@ pub struct PluginReadParams {
 pub struct PluginReadResponse {
     /// The `plugin` field.
     pub plugin: PluginDetail,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Runtime categories affected by this change, not just capabilities currently present. Flags describe declarations before runtime policy filtering. Updates OR the old and new bundle flags; enablement changes and cached reinstalls use the cached bundle; removals retain the old bundle's flags.
@@ -9747,6 +10835,9 @@ pub struct PluginReconcileChangedPlugin {
     pub has_skills: bool,
     /// Local plugin ID (`name@marketplace`), matching `PluginSummary.id`.
     pub id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginReconcileParams` type of the app-server protocol.
@@ -9755,6 +10846,9 @@ pub struct PluginReconcileParams {
     /// Optional client-provided reason recorded with the reconciliation attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Bundle and installed-state changes observed by this pass, not a runtime-readiness acknowledgement or a cumulative diff since the client's last request. Other metadata-only changes are not listed.
@@ -9769,6 +10863,9 @@ pub struct PluginReconcileResponse {
     /// Backend remote plugin IDs whose bundle or identity update failed.
     #[serde(rename = "failedRemotePluginIds")]
     pub failed_remote_plugin_ids: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginSearchResult` type of the app-server protocol.
@@ -9786,6 +10883,9 @@ pub struct PluginSearchResult {
     pub marketplace_path: Option<AbsolutePathBuf>,
     /// The `plugin` field.
     pub plugin: PluginSummary,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginSearchScope` type of the app-server protocol.
@@ -9822,6 +10922,9 @@ pub struct PluginShareCheckoutParams {
     /// The `remotePluginId` field.
     #[serde(rename = "remotePluginId")]
     pub remote_plugin_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareCheckoutResponse` type of the app-server protocol.
@@ -9852,6 +10955,9 @@ pub struct PluginShareCheckoutResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub remote_version: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareContext` type of the app-server protocol.
@@ -9901,6 +11007,9 @@ pub struct PluginShareContext {
     /// The `shareUrl` field.
     #[serde(rename = "shareUrl", default, skip_serializing_if = "Option::is_none")]
     pub share_url: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareDeleteParams` type of the app-server protocol.
@@ -9909,6 +11018,9 @@ pub struct PluginShareDeleteParams {
     /// The `remotePluginId` field.
     #[serde(rename = "remotePluginId")]
     pub remote_plugin_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareDeleteResponse` type of the app-server protocol.
@@ -9959,6 +11071,9 @@ pub struct PluginShareListItem {
     pub local_plugin_path: Option<AbsolutePathBuf>,
     /// The `plugin` field.
     pub plugin: PluginSummary,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareListParams` type of the app-server protocol.
@@ -9974,6 +11089,9 @@ pub struct PluginShareListParams {
 pub struct PluginShareListResponse {
     /// The `data` field.
     pub data: Vec<PluginShareListItem>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginSharePrincipal` type of the app-server protocol.
@@ -9989,6 +11107,9 @@ pub struct PluginSharePrincipal {
     pub principal_type: PluginSharePrincipalType,
     /// The `role` field.
     pub role: PluginSharePrincipalRole,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginSharePrincipalRole` type of the app-server protocol.
@@ -10070,6 +11191,9 @@ pub struct PluginShareSaveParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub share_targets: Option<Vec<PluginShareTarget>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareSaveResponse` type of the app-server protocol.
@@ -10088,6 +11212,9 @@ pub struct PluginShareSaveResponse {
     /// The `shareUrl` field.
     #[serde(rename = "shareUrl")]
     pub share_url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareTarget` type of the app-server protocol.
@@ -10101,6 +11228,9 @@ pub struct PluginShareTarget {
     pub principal_type: PluginSharePrincipalType,
     /// The `role` field.
     pub role: PluginShareTargetRole,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareTargetRole` type of the app-server protocol.
@@ -10166,6 +11296,9 @@ pub struct PluginShareUpdateTargetsParams {
     /// The `shareTargets` field.
     #[serde(rename = "shareTargets")]
     pub share_targets: Vec<PluginShareTarget>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginShareUpdateTargetsResponse` type of the app-server protocol.
@@ -10175,6 +11308,9 @@ pub struct PluginShareUpdateTargetsResponse {
     pub discoverability: PluginShareDiscoverability,
     /// The `principals` field.
     pub principals: Vec<PluginSharePrincipal>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginSkillReadParams` type of the app-server protocol.
@@ -10189,6 +11325,9 @@ pub struct PluginSkillReadParams {
     /// The `skillName` field.
     #[serde(rename = "skillName")]
     pub skill_name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginSkillReadResponse` type of the app-server protocol.
@@ -10197,6 +11336,9 @@ pub struct PluginSkillReadResponse {
     /// The `contents` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contents: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginSource` type of the app-server protocol.
@@ -10225,6 +11367,9 @@ pub enum PluginSource {
 pub struct LocalPluginSource {
     /// The `path` field.
     pub path: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `git` variant of [`PluginSource`].
@@ -10241,6 +11386,9 @@ pub struct GitPluginSource {
     pub sha: Option<String>,
     /// The `url` field.
     pub url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `npm` variant of [`PluginSource`].
@@ -10254,11 +11402,18 @@ pub struct NpmPluginSource {
     /// Optional npm version or version range.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The plugin is available in the remote catalog. Download metadata is kept server-side and is not exposed through the app-server API.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RemotePluginSource {}
+pub struct RemotePluginSource {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `PluginSummary` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -10351,6 +11506,9 @@ pub struct PluginSummary {
     /// Version advertised by the remote marketplace backend when available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginUninstallParams` type of the app-server protocol.
@@ -10359,6 +11517,9 @@ pub struct PluginUninstallParams {
     /// The `pluginId` field.
     #[serde(rename = "pluginId")]
     pub plugin_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `PluginUninstallResponse` type of the app-server protocol.
@@ -10378,6 +11539,9 @@ pub struct PluginsMigration {
     /// The `pluginNames` field.
     #[serde(rename = "pluginNames")]
     pub plugin_names: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Final process exit notification for `process/spawn`.
@@ -10407,6 +11571,9 @@ pub struct ProcessExitedNotification {
     /// In streaming mode, stdout is empty and cap state is also reported on the final stdout `process/outputDelta` notification.
     #[serde(rename = "stdoutCapReached")]
     pub stdout_cap_reached: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Base64-encoded output chunk emitted for a streaming `process/spawn` request.
@@ -10456,6 +11623,9 @@ pub struct ProcessTerminalSize {
     pub cols: u16,
     /// Terminal height in character cells.
     pub rows: u16,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `Project` type of the app-server protocol.
@@ -10480,6 +11650,9 @@ pub struct Project {
     /// The `updatedAt` field.
     #[serde(rename = "updatedAt")]
     pub updated_at: i64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ProjectChangeType` type of the app-server protocol.
@@ -10519,6 +11692,9 @@ pub struct ProjectChangedNotification {
     /// The `projectId` field.
     #[serde(rename = "projectId")]
     pub project_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ProjectRoot` type of the app-server protocol.
@@ -10526,6 +11702,9 @@ pub struct ProjectChangedNotification {
 pub struct ProjectRoot {
     /// The `path` field.
     pub path: AbsolutePathBuf,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ProjectSortKey` type of the app-server protocol.
@@ -10562,6 +11741,9 @@ pub struct QueuedSubmission {
     pub id: String,
     /// The `input` field.
     pub input: Vec<UserInput>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RateLimitReachedType` type of the app-server protocol.
@@ -10622,6 +11804,9 @@ pub struct RateLimitResetCredit {
     /// Backend-provided display title for this credit, or `null` when unavailable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RateLimitResetCreditStatus` type of the app-server protocol.
@@ -10667,6 +11852,9 @@ pub struct RateLimitResetCreditsSummary {
     /// `null` means only `availableCount` is known, while an empty array means details were fetched and no available credits were returned. The backend may cap this list, so its length can be less than `availableCount`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credits: Option<Vec<RateLimitResetCredit>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RateLimitResetType` type of the app-server protocol.
@@ -10742,6 +11930,9 @@ pub struct RateLimitSnapshot {
         skip_serializing_if = "Option::is_none"
     )]
     pub spend_control_reached: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RateLimitWindow` type of the app-server protocol.
@@ -10760,6 +11951,9 @@ pub struct RateLimitWindow {
         skip_serializing_if = "Option::is_none"
     )]
     pub window_duration_mins: Option<i64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Internal-only notification containing the exact usage from one upstream Responses API completion.
@@ -10784,6 +11978,9 @@ pub struct RawResponseCompletedNotification {
         skip_serializing_if = "Option::is_none"
     )]
     pub usage_metadata: Option<ResponseUsageMetadata>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RawResponseItemCompletedNotification` type of the app-server protocol.
@@ -10797,6 +11994,9 @@ pub struct RawResponseItemCompletedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RealtimeConversationVersion` type of the app-server protocol.
@@ -11025,6 +12225,9 @@ pub struct RealtimeVoicesList {
     /// Defaults to `[]` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub v3: Option<Vec<RealtimeVoice>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A non-empty reasoning effort value advertised by the model.
@@ -11038,6 +12241,9 @@ pub struct ReasoningEffortOption {
     /// The `reasoningEffort` field.
     #[serde(rename = "reasoningEffort")]
     pub reasoning_effort: ReasoningEffort,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ReasoningItemContent` type of the app-server protocol.
@@ -11060,6 +12266,9 @@ pub enum ReasoningItemContent {
 pub struct ReasoningTextReasoningItemContent {
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `text` variant of [`ReasoningItemContent`].
@@ -11067,6 +12276,9 @@ pub struct ReasoningTextReasoningItemContent {
 pub struct TextReasoningItemContent {
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ReasoningItemReasoningSummary` type of the app-server protocol.
@@ -11076,6 +12288,9 @@ pub struct ReasoningItemReasoningSummary {
     pub text: String,
     /// The `type` field.
     pub r#type: ReasoningItemReasoningSummaryType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The type of the `type` field of [`ReasoningItemReasoningSummary`].
@@ -11145,6 +12360,9 @@ pub struct ReasoningSummaryPartAddedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ReasoningSummaryTextDeltaNotification` type of the app-server protocol.
@@ -11223,6 +12441,9 @@ pub struct RemoteControlDisableParams {
     /// The `ephemeral` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RemoteControlEnableParams` type of the app-server protocol.
@@ -11231,6 +12452,9 @@ pub struct RemoteControlEnableParams {
     /// The `ephemeral` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Current remote-control connection status and remote identity exposed to clients.
@@ -11251,6 +12475,9 @@ pub struct RemoteControlStatusChangedNotification {
     pub server_name: String,
     /// The `status` field.
     pub status: RemoteControlConnectionStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RequestHeader` type of the app-server protocol.
@@ -11260,6 +12487,9 @@ pub struct RequestHeader {
     pub name: String,
     /// The `value` field.
     pub value: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `RequestId` type of the app-server protocol.
@@ -11285,6 +12515,9 @@ pub struct RequestPermissionProfile {
     /// The `network` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<AdditionalNetworkPermissions>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ResidencyRequirement` type of the app-server protocol.
@@ -11335,6 +12568,9 @@ pub struct Resource {
     pub title: Option<String>,
     /// The `uri` field.
     pub uri: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Contents returned when reading a resource from an MCP server.
@@ -11360,6 +12596,9 @@ pub struct TextResourceContent {
     pub text: String,
     /// The URI of this resource.
     pub uri: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A variant of [`ResourceContent`].
@@ -11375,6 +12614,9 @@ pub struct BlobResourceContent {
     pub mime_type: Option<String>,
     /// The URI of this resource.
     pub uri: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A template description for resources available on the server.
@@ -11397,6 +12639,9 @@ pub struct ResourceTemplate {
     /// The `uriTemplate` field.
     #[serde(rename = "uriTemplate")]
     pub uri_template: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ResponseItem` type of the app-server protocol.
@@ -11472,6 +12717,9 @@ pub struct AdditionalToolsResponseItem {
     pub role: String,
     /// The `tools` field.
     pub tools: Vec<serde_json::Value>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `message` variant of [`ResponseItem`].
@@ -11496,6 +12744,9 @@ pub struct MessageResponseItem {
     /// The `status` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `agent_message` variant of [`ResponseItem`].
@@ -11513,6 +12764,9 @@ pub struct AgentMessageResponseItem {
     pub internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
     /// The `recipient` field.
     pub recipient: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `reasoning` variant of [`ResponseItem`].
@@ -11532,6 +12786,9 @@ pub struct ReasoningResponseItem {
     pub internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
     /// The `summary` field.
     pub summary: Vec<ReasoningItemReasoningSummary>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `local_shell_call` variant of [`ResponseItem`].
@@ -11553,6 +12810,9 @@ pub struct LocalShellCallResponseItem {
     pub internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
     /// The `status` field.
     pub status: LocalShellStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `function_call` variant of [`ResponseItem`].
@@ -11582,6 +12842,9 @@ pub struct FunctionCallResponseItem {
     /// The `status` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `tool_search_call` variant of [`ResponseItem`].
@@ -11606,6 +12869,9 @@ pub struct ToolSearchCallResponseItem {
     /// The `status` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `function_call_output` variant of [`ResponseItem`].
@@ -11628,6 +12894,9 @@ pub struct FunctionCallOutputResponseItem {
     pub namespace: Option<String>,
     /// The `output` field.
     pub output: FunctionCallOutputBody,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `custom_tool_call` variant of [`ResponseItem`].
@@ -11654,6 +12923,9 @@ pub struct CustomToolCallResponseItem {
     /// The `status` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `custom_tool_call_output` variant of [`ResponseItem`].
@@ -11672,6 +12944,9 @@ pub struct CustomToolCallOutputResponseItem {
     pub name: Option<String>,
     /// The `output` field.
     pub output: FunctionCallOutputBody,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `tool_search_output` variant of [`ResponseItem`].
@@ -11692,6 +12967,9 @@ pub struct ToolSearchOutputResponseItem {
     pub status: String,
     /// The `tools` field.
     pub tools: Vec<serde_json::Value>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `web_search_call` variant of [`ResponseItem`].
@@ -11712,6 +12990,9 @@ pub struct WebSearchCallResponseItem {
     /// The `status` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `image_generation_call` variant of [`ResponseItem`].
@@ -11733,6 +13014,9 @@ pub struct ImageGenerationCallResponseItem {
     pub revised_prompt: Option<String>,
     /// The `status` field.
     pub status: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `compaction` variant of [`ResponseItem`].
@@ -11746,6 +13030,9 @@ pub struct CompactionResponseItem {
     /// The `internal_chat_message_metadata_passthrough` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A durable input control interpreted by the backend at its position in history.
@@ -11753,11 +13040,18 @@ pub struct CompactionResponseItem {
 pub struct ConfigurationUpdateResponseItem {
     /// The `reasoning` field.
     pub reasoning: ConfigurationReasoning,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `compaction_trigger` variant of [`ResponseItem`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CompactionTriggerResponseItem {}
+pub struct CompactionTriggerResponseItem {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `context_compaction` variant of [`ResponseItem`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -11771,11 +13065,18 @@ pub struct ContextCompactionResponseItem {
     /// The `internal_chat_message_metadata_passthrough` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_chat_message_metadata_passthrough: Option<InternalChatMessageMetadataPassthrough>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `other` variant of [`ResponseItem`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct OtherResponseItem {}
+pub struct OtherResponseItem {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Usage metadata reported for one upstream response.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -11786,6 +13087,9 @@ pub struct ResponseUsageMetadata {
     /// The `metadata` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ResponsesApiWebSearchAction` type of the app-server protocol.
@@ -11818,6 +13122,9 @@ pub struct SearchResponsesApiWebSearchAction {
     /// The `query` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `open_page` variant of [`ResponsesApiWebSearchAction`].
@@ -11826,6 +13133,9 @@ pub struct OpenPageResponsesApiWebSearchAction {
     /// The `url` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `find_in_page` variant of [`ResponsesApiWebSearchAction`].
@@ -11837,11 +13147,18 @@ pub struct FindInPageResponsesApiWebSearchAction {
     /// The `url` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `other` variant of [`ResponsesApiWebSearchAction`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct OtherResponsesApiWebSearchAction {}
+pub struct OtherResponsesApiWebSearchAction {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// User's decision in response to an ExecApprovalRequest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -11880,6 +13197,9 @@ pub enum ReviewDecision {
 pub struct ApprovedExecpolicyAmendmentReviewDecision {
     /// The `proposed_execpolicy_amendment` field.
     pub proposed_execpolicy_amendment: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// User chose to persist a network policy rule (allow/deny) for future requests to the same host.
@@ -11887,6 +13207,9 @@ pub struct ApprovedExecpolicyAmendmentReviewDecision {
 pub struct NetworkPolicyAmendmentReviewDecision {
     /// The `network_policy_amendment` field.
     pub network_policy_amendment: NetworkPolicyAmendment,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// User has denied this command and the agent should not execute it, but it should continue the session and try something else.
@@ -11894,6 +13217,9 @@ pub struct NetworkPolicyAmendmentReviewDecision {
 pub struct DeniedReviewDecision {
     /// The `rejection` field.
     pub rejection: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ReviewDelivery` type of the app-server protocol.
@@ -11931,6 +13257,9 @@ pub struct ReviewStartParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ReviewStartResponse` type of the app-server protocol.
@@ -11943,6 +13272,9 @@ pub struct ReviewStartResponse {
     pub review_thread_id: String,
     /// The `turn` field.
     pub turn: Turn,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ReviewTarget` type of the app-server protocol.
@@ -11968,13 +13300,20 @@ pub enum ReviewTarget {
 
 /// Review the working tree: staged, unstaged, and untracked files.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct UncommittedChangesReviewTarget {}
+pub struct UncommittedChangesReviewTarget {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// Review changes between the current branch and the given base branch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaseBranchReviewTarget {
     /// The `branch` field.
     pub branch: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Review the changes introduced by a specific commit.
@@ -11985,6 +13324,9 @@ pub struct CommitReviewTarget {
     /// Optional human-readable label (e.g., commit subject) for UIs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Arbitrary instructions, equivalent to the old free-form prompt.
@@ -11992,6 +13334,9 @@ pub struct CommitReviewTarget {
 pub struct CustomReviewTarget {
     /// The `instructions` field.
     pub instructions: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SandboxMode` type of the app-server protocol.
@@ -12045,7 +13390,11 @@ pub enum SandboxPolicy {
 
 /// The `dangerFullAccess` variant of [`SandboxPolicy`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct DangerFullAccessSandboxPolicy {}
+pub struct DangerFullAccessSandboxPolicy {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `readOnly` variant of [`SandboxPolicy`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -12059,6 +13408,9 @@ pub struct ReadOnlySandboxPolicy {
         skip_serializing_if = "Option::is_none"
     )]
     pub network_access: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `externalSandbox` variant of [`SandboxPolicy`].
@@ -12073,6 +13425,9 @@ pub struct ExternalSandboxSandboxPolicy {
         skip_serializing_if = "Option::is_none"
     )]
     pub network_access: Option<NetworkAccess>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `workspaceWrite` variant of [`SandboxPolicy`].
@@ -12114,6 +13469,9 @@ pub struct WorkspaceWriteSandboxPolicy {
         skip_serializing_if = "Option::is_none"
     )]
     pub writable_roots: Option<Vec<AbsolutePathBuf>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SandboxWorkspaceWrite` type of the app-server protocol.
@@ -12139,6 +13497,9 @@ pub struct SandboxWorkspaceWrite {
     /// Defaults to `[]` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writable_roots: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ScheduledTaskSchedule` type of the app-server protocol.
@@ -12171,6 +13532,9 @@ pub struct HourlyScheduledTaskSchedule {
     /// The `intervalHours` field.
     #[serde(rename = "intervalHours")]
     pub interval_hours: u32,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `daily` variant of [`ScheduledTaskSchedule`].
@@ -12178,6 +13542,9 @@ pub struct HourlyScheduledTaskSchedule {
 pub struct DailyScheduledTaskSchedule {
     /// The `time` field.
     pub time: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `weekdays` variant of [`ScheduledTaskSchedule`].
@@ -12185,6 +13552,9 @@ pub struct DailyScheduledTaskSchedule {
 pub struct WeekdaysScheduledTaskSchedule {
     /// The `time` field.
     pub time: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `weekly` variant of [`ScheduledTaskSchedule`].
@@ -12194,6 +13564,9 @@ pub struct WeeklyScheduledTaskSchedule {
     pub days: Vec<ScheduledTaskWeekday>,
     /// The `time` field.
     pub time: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ScheduledTaskSummary` type of the app-server protocol.
@@ -12207,6 +13580,9 @@ pub struct ScheduledTaskSummary {
     pub prompt: String,
     /// The `schedule` field.
     pub schedule: ScheduledTaskSchedule,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ScheduledTaskWeekday` type of the app-server protocol.
@@ -12260,6 +13636,9 @@ pub struct SelectedCapabilityRoot {
     pub id: String,
     /// Where the selected root can be resolved.
     pub location: CapabilityRootLocation,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SendAddCreditsNudgeEmailParams` type of the app-server protocol.
@@ -12268,6 +13647,9 @@ pub struct SendAddCreditsNudgeEmailParams {
     /// The `creditType` field.
     #[serde(rename = "creditType")]
     pub credit_type: AddCreditsNudgeCreditType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SendAddCreditsNudgeEmailResponse` type of the app-server protocol.
@@ -12275,6 +13657,9 @@ pub struct SendAddCreditsNudgeEmailParams {
 pub struct SendAddCreditsNudgeEmailResponse {
     /// The `status` field.
     pub status: AddCreditsNudgeEmailStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ServerDiagnosticsGauge` type of the app-server protocol.
@@ -12284,6 +13669,9 @@ pub struct ServerDiagnosticsGauge {
     pub name: String,
     /// The `value` field.
     pub value: u64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ServerDiagnosticsProcess` type of the app-server protocol.
@@ -12305,6 +13693,9 @@ pub struct ServerDiagnosticsProcess {
         skip_serializing_if = "Option::is_none"
     )]
     pub resident_memory_bytes: Option<u64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ServerRequestResolvedNotification` type of the app-server protocol.
@@ -12316,6 +13707,9 @@ pub struct ServerRequestResolvedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SessionMigration` type of the app-server protocol.
@@ -12328,6 +13722,9 @@ pub struct SessionMigration {
     /// The `title` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SessionSource` type of the app-server protocol.
@@ -12370,6 +13767,9 @@ pub struct Settings {
     /// The `reasoning_effort` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillDependencies` type of the app-server protocol.
@@ -12377,6 +13777,9 @@ pub struct Settings {
 pub struct SkillDependencies {
     /// The `tools` field.
     pub tools: Vec<SkillToolDependency>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillErrorInfo` type of the app-server protocol.
@@ -12386,6 +13789,9 @@ pub struct SkillErrorInfo {
     pub message: String,
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillInterface` type of the app-server protocol.
@@ -12439,6 +13845,9 @@ pub struct SkillInterface {
         skip_serializing_if = "Option::is_none"
     )]
     pub short_description: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillMetadata` type of the app-server protocol.
@@ -12470,6 +13879,9 @@ pub struct SkillMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub short_description: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillMigration` type of the app-server protocol.
@@ -12477,6 +13889,9 @@ pub struct SkillMetadata {
 pub struct SkillMigration {
     /// The `name` field.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillScope` type of the app-server protocol.
@@ -12533,6 +13948,9 @@ pub struct SkillSummary {
         skip_serializing_if = "Option::is_none"
     )]
     pub short_description: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillToolDependency` type of the app-server protocol.
@@ -12554,6 +13972,9 @@ pub struct SkillToolDependency {
     pub url: Option<String>,
     /// The `value` field.
     pub value: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Notification emitted when watched local skill files change.
@@ -12577,6 +13998,9 @@ pub struct SkillsConfigWriteParams {
     /// Path-based selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<AbsolutePathBuf>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillsConfigWriteResponse` type of the app-server protocol.
@@ -12585,6 +14009,9 @@ pub struct SkillsConfigWriteResponse {
     /// The `effectiveEnabled` field.
     #[serde(rename = "effectiveEnabled")]
     pub effective_enabled: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillsExtraRootsSetParams` type of the app-server protocol.
@@ -12593,6 +14020,9 @@ pub struct SkillsExtraRootsSetParams {
     /// The `extraRoots` field.
     #[serde(rename = "extraRoots")]
     pub extra_roots: Vec<AbsolutePathBuf>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillsExtraRootsSetResponse` type of the app-server protocol.
@@ -12612,6 +14042,9 @@ pub struct SkillsListEntry {
     pub errors: Vec<SkillErrorInfo>,
     /// The `skills` field.
     pub skills: Vec<SkillMetadata>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillsListParams` type of the app-server protocol.
@@ -12627,6 +14060,9 @@ pub struct SkillsListParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub force_reload: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SkillsListResponse` type of the app-server protocol.
@@ -12634,6 +14070,9 @@ pub struct SkillsListParams {
 pub struct SkillsListResponse {
     /// The `data` field.
     pub data: Vec<SkillsListEntry>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SortDirection` type of the app-server protocol.
@@ -12673,6 +14112,9 @@ pub struct SpendControlLimitSnapshot {
     pub resets_at: i64,
     /// The `used` field.
     pub used: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `StrictReviewRequiredNotification` type of the app-server protocol.
@@ -12687,6 +14129,9 @@ pub struct StrictReviewRequiredNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SubAgentActivityKind` type of the app-server protocol.
@@ -12760,6 +14205,9 @@ pub struct ThreadSpawnSubAgentSource {
     pub depth: i32,
     /// The `parent_thread_id` field.
     pub parent_thread_id: ThreadId,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `SubagentMigration` type of the app-server protocol.
@@ -12767,6 +14215,9 @@ pub struct ThreadSpawnSubAgentSource {
 pub struct SubagentMigration {
     /// The `name` field.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TerminalInteractionNotification` type of the app-server protocol.
@@ -12786,6 +14237,9 @@ pub struct TerminalInteractionNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TextElement` type of the app-server protocol.
@@ -12797,6 +14251,9 @@ pub struct TextElement {
     /// Optional human-readable placeholder for the element, displayed in the UI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TextPosition` type of the app-server protocol.
@@ -12806,6 +14263,9 @@ pub struct TextPosition {
     pub column: u64,
     /// 1-based line number.
     pub line: u64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TextRange` type of the app-server protocol.
@@ -12815,6 +14275,9 @@ pub struct TextRange {
     pub end: TextPosition,
     /// The `start` field.
     pub start: TextPosition,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `Thread` type of the app-server protocol.
@@ -12927,6 +14390,9 @@ pub struct Thread {
     /// Unix timestamp (in seconds) when the thread was last updated.
     #[serde(rename = "updatedAt")]
     pub updated_at: i64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadActiveFlag` type of the app-server protocol.
@@ -12961,6 +14427,9 @@ pub struct ThreadApproveGuardianDeniedActionParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadApproveGuardianDeniedActionResponse` type of the app-server protocol.
@@ -12977,6 +14446,9 @@ pub struct ThreadArchiveParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadArchiveResponse` type of the app-server protocol.
@@ -12993,6 +14465,9 @@ pub struct ThreadArchivedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// An independently persisted attachment associated with a thread.
@@ -13011,6 +14486,9 @@ pub struct ThreadAttachment {
     pub identity_key: String,
     /// The `payload` field.
     pub payload: serde_json::Value,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Result of attempting to associate an attachment with a thread.
@@ -13051,6 +14529,9 @@ pub struct ThreadAttachmentAddParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The created or existing attachment.
@@ -13060,6 +14541,9 @@ pub struct ThreadAttachmentAddResponse {
     pub attachment: ThreadAttachment,
     /// The `outcome` field.
     pub outcome: ThreadAttachmentAddOutcome,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Parameters for listing attachments from one thread.
@@ -13074,6 +14558,9 @@ pub struct ThreadAttachmentListParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One page of attachments associated with the requested thread.
@@ -13088,6 +14575,9 @@ pub struct ThreadAttachmentListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The persisted attachment change represented by a notification.
@@ -13122,6 +14612,9 @@ pub struct ThreadAttachmentOwner {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Parameters for reverse lookup by attachment identity within this server's store.
@@ -13142,6 +14635,9 @@ pub struct ThreadAttachmentOwnerListParams {
     /// The `limit` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One page of matching owners, including threads without their own user messages.
@@ -13156,6 +14652,9 @@ pub struct ThreadAttachmentOwnerListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Parameters for deleting an attachment by its stable thread-local identity.
@@ -13170,6 +14669,9 @@ pub struct ThreadAttachmentRemoveParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Successful deletion does not return additional attachment data.
@@ -13197,6 +14699,9 @@ pub struct ThreadAttachmentUpdatedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadClosedNotification` type of the app-server protocol.
@@ -13205,6 +14710,9 @@ pub struct ThreadClosedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadCompactStartParams` type of the app-server protocol.
@@ -13213,6 +14721,9 @@ pub struct ThreadCompactStartParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadCompactStartResponse` type of the app-server protocol.
@@ -13229,6 +14740,9 @@ pub struct ThreadDeleteParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadDeleteResponse` type of the app-server protocol.
@@ -13245,6 +14759,9 @@ pub struct ThreadDeletedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// An environment selected by a loaded thread, independent of connection status.
@@ -13258,6 +14775,9 @@ pub struct ThreadEnvironment {
     /// The `runtimeWorkspaceRoots` field.
     #[serde(rename = "runtimeWorkspaceRoots")]
     pub runtime_workspace_roots: Vec<LegacyAppPathString>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Extra app-server data for a thread.
@@ -13358,6 +14878,9 @@ pub struct ThreadForkParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub thread_source: Option<ThreadSource>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadForkResponse` type of the app-server protocol.
@@ -13412,6 +14935,9 @@ pub struct ThreadForkResponse {
     pub service_tier: Option<String>,
     /// The `thread` field.
     pub thread: Thread,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadGoal` type of the app-server protocol.
@@ -13443,6 +14969,9 @@ pub struct ThreadGoal {
     /// The `updatedAt` field.
     #[serde(rename = "updatedAt")]
     pub updated_at: i64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadGoalClearParams` type of the app-server protocol.
@@ -13454,6 +14983,9 @@ pub struct ThreadGoalClearParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadGoalClearResponse` type of the app-server protocol.
@@ -13461,6 +14993,9 @@ pub struct ThreadGoalClearParams {
 pub struct ThreadGoalClearResponse {
     /// The `cleared` field.
     pub cleared: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadGoalClearedNotification` type of the app-server protocol.
@@ -13469,6 +15004,9 @@ pub struct ThreadGoalClearedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadGoalGetParams` type of the app-server protocol.
@@ -13477,6 +15015,9 @@ pub struct ThreadGoalGetParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadGoalGetResponse` type of the app-server protocol.
@@ -13485,6 +15026,9 @@ pub struct ThreadGoalGetResponse {
     /// The `goal` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goal: Option<ThreadGoal>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Distinguishes explicit user actions from automatic goal lifecycle mutations.
@@ -13533,6 +15077,9 @@ pub struct ThreadGoalSetParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub token_budget: Option<i64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadGoalSetResponse` type of the app-server protocol.
@@ -13540,6 +15087,9 @@ pub struct ThreadGoalSetParams {
 pub struct ThreadGoalSetResponse {
     /// The `goal` field.
     pub goal: ThreadGoal,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadGoalStatus` type of the app-server protocol.
@@ -13593,6 +15143,9 @@ pub struct ThreadGoalUpdatedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId", default, skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadHistoryMode` type of the app-server protocol.
@@ -13630,6 +15183,9 @@ pub struct ThreadInjectItemsParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadInjectItemsResponse` type of the app-server protocol.
@@ -13716,6 +15272,9 @@ pub struct UserMessageThreadItem {
     pub content: Vec<UserInput>,
     /// The `id` field.
     pub id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `hookPrompt` variant of [`ThreadItem`].
@@ -13725,6 +15284,9 @@ pub struct HookPromptThreadItem {
     pub fragments: Vec<HookPromptFragment>,
     /// The `id` field.
     pub id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `agentMessage` variant of [`ThreadItem`].
@@ -13750,6 +15312,9 @@ pub struct AgentMessageThreadItem {
     pub questions: Option<Vec<AsyncUserInputQuestion>>,
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `functionCallOutput` variant of [`ThreadItem`].
@@ -13764,6 +15329,9 @@ pub struct FunctionCallOutputThreadItem {
     pub namespace: Option<String>,
     /// The `output` field.
     pub output: FunctionCallOutputBody,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - proposed plan item content. The completed plan item is authoritative and may not match the concatenation of `PlanDelta` text.
@@ -13773,6 +15341,9 @@ pub struct PlanThreadItem {
     pub id: String,
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `reasoning` variant of [`ThreadItem`].
@@ -13790,6 +15361,9 @@ pub struct ReasoningThreadItem {
     /// Defaults to `[]` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `commandExecution` variant of [`ThreadItem`].
@@ -13841,6 +15415,9 @@ pub struct CommandExecutionThreadItem {
     pub source: Option<CommandExecutionSource>,
     /// The `status` field.
     pub status: CommandExecutionStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `fileChange` variant of [`ThreadItem`].
@@ -13852,6 +15429,9 @@ pub struct FileChangeThreadItem {
     pub id: String,
     /// The `status` field.
     pub status: PatchApplyStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `mcpToolCall` variant of [`ThreadItem`].
@@ -13907,6 +15487,9 @@ pub struct McpToolCallThreadItem {
     pub status: McpToolCallStatus,
     /// The `tool` field.
     pub tool: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `dynamicToolCall` variant of [`ThreadItem`].
@@ -13940,6 +15523,9 @@ pub struct DynamicToolCallThreadItem {
     pub success: Option<bool>,
     /// The `tool` field.
     pub tool: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `collabAgentToolCall` variant of [`ThreadItem`].
@@ -13973,6 +15559,9 @@ pub struct CollabAgentToolCallThreadItem {
     pub status: CollabAgentToolCallStatus,
     /// Name of the collab tool that was invoked.
     pub tool: CollabAgentTool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `subAgentActivity` variant of [`ThreadItem`].
@@ -13998,6 +15587,9 @@ pub struct SubAgentActivityThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `webSearch` variant of [`ThreadItem`].
@@ -14015,6 +15607,9 @@ pub struct WebSearchThreadItem {
     /// These stay as opaque JSON at the extension/app-server boundary so new result fields and result types can pass through without a Codex release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<serde_json::Value>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `imageView` variant of [`ThreadItem`].
@@ -14024,6 +15619,9 @@ pub struct ImageViewThreadItem {
     pub id: String,
     /// The `path` field.
     pub path: LegacyAppPathString,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Display item emitted by the interruptible `clock.sleep` tool.
@@ -14034,6 +15632,9 @@ pub struct SleepThreadItem {
     pub duration_ms: u64,
     /// The `id` field.
     pub id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `imageGeneration` variant of [`ThreadItem`].
@@ -14065,6 +15666,9 @@ pub struct ImageGenerationThreadItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub transparent_background: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `enteredReviewMode` variant of [`ThreadItem`].
@@ -14074,6 +15678,9 @@ pub struct EnteredReviewModeThreadItem {
     pub id: String,
     /// The `review` field.
     pub review: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `exitedReviewMode` variant of [`ThreadItem`].
@@ -14083,6 +15690,9 @@ pub struct ExitedReviewModeThreadItem {
     pub id: String,
     /// The `review` field.
     pub review: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `contextCompaction` variant of [`ThreadItem`].
@@ -14090,6 +15700,9 @@ pub struct ExitedReviewModeThreadItem {
 pub struct ContextCompactionThreadItem {
     /// The `id` field.
     pub id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadItemEntry` type of the app-server protocol.
@@ -14114,6 +15727,9 @@ pub struct ThreadItemEntry {
     /// Turn containing this item.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// An exclusive item position within the requested visible turn.
@@ -14124,6 +15740,9 @@ pub struct ThreadItemsListAnchor {
     pub item_id: String,
     /// The `type` field.
     pub r#type: ThreadItemsListAnchorType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The type of the `type` field of [`ThreadItemsListAnchor`].
@@ -14178,6 +15797,9 @@ pub struct ThreadItemsListParams {
     /// Optional turn id to filter by. When omitted, returns items across the thread.
     #[serde(rename = "turnId", default, skip_serializing_if = "Option::is_none")]
     pub turn_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadItemsListResponse` type of the app-server protocol.
@@ -14199,6 +15821,9 @@ pub struct ThreadItemsListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadListCwdFilter` type of the app-server protocol.
@@ -14277,6 +15902,9 @@ pub struct ThreadListParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub use_state_db_only: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadListResponse` type of the app-server protocol.
@@ -14298,6 +15926,9 @@ pub struct ThreadListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadLoadedListParams` type of the app-server protocol.
@@ -14309,6 +15940,9 @@ pub struct ThreadLoadedListParams {
     /// Optional page size; defaults to no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadLoadedListResponse` type of the app-server protocol.
@@ -14323,6 +15957,9 @@ pub struct ThreadLoadedListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadMemoryMode` type of the app-server protocol.
@@ -14361,6 +15998,9 @@ pub struct ThreadMetadataGitInfoUpdateParams {
     /// Omit to leave the stored commit unchanged, set to `null` to clear it, or provide a non-empty string to replace it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadMetadataUpdateParams` type of the app-server protocol.
@@ -14372,6 +16012,9 @@ pub struct ThreadMetadataUpdateParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadMetadataUpdateResponse` type of the app-server protocol.
@@ -14379,6 +16022,9 @@ pub struct ThreadMetadataUpdateParams {
 pub struct ThreadMetadataUpdateResponse {
     /// The `thread` field.
     pub thread: Thread,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadNameUpdatedNotification` type of the app-server protocol.
@@ -14394,6 +16040,9 @@ pub struct ThreadNameUpdatedNotification {
         skip_serializing_if = "Option::is_none"
     )]
     pub thread_name: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadPredictionResult` type of the app-server protocol.
@@ -14417,11 +16066,18 @@ pub struct CompletedThreadPredictionResult {
     /// The `text` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `failed` variant of [`ThreadPredictionResult`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct FailedThreadPredictionResult {}
+pub struct FailedThreadPredictionResult {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadPredictionUpdatedNotification` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14434,6 +16090,9 @@ pub struct ThreadPredictionUpdatedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadProjectUpdatedNotification` type of the app-server protocol.
@@ -14445,6 +16104,9 @@ pub struct ThreadProjectUpdatedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadQueueChangedNotification` type of the app-server protocol.
@@ -14453,6 +16115,9 @@ pub struct ThreadQueueChangedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadReadParams` type of the app-server protocol.
@@ -14468,6 +16133,9 @@ pub struct ThreadReadParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadReadResponse` type of the app-server protocol.
@@ -14475,6 +16143,9 @@ pub struct ThreadReadParams {
 pub struct ThreadReadResponse {
     /// The `thread` field.
     pub thread: Thread,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The first unread position in a durable local thread. A null position means read. The opaque revision guards edits against activity or marks the caller has not seen.
@@ -14489,6 +16160,9 @@ pub struct ThreadReadState {
     pub first_unread: Option<ThreadUnreadPosition>,
     /// The `revision` field.
     pub revision: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadReadStateChangedNotification` type of the app-server protocol.
@@ -14500,6 +16174,9 @@ pub struct ThreadReadStateChangedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadReadStateOperation` type of the app-server protocol.
@@ -14519,11 +16196,19 @@ pub enum ThreadReadStateOperation {
 
 /// The `read` variant of [`ThreadReadStateOperation`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ReadThreadReadStateOperation {}
+pub struct ReadThreadReadStateOperation {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `unread` variant of [`ThreadReadStateOperation`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct UnreadThreadReadStateOperation {}
+pub struct UnreadThreadReadStateOperation {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// EXPERIMENTAL - thread realtime audio chunk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14546,6 +16231,9 @@ pub struct ThreadRealtimeAudioChunk {
         skip_serializing_if = "Option::is_none"
     )]
     pub samples_per_channel: Option<u32>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - how an existing agent item appears in a realtime conversation.
@@ -14568,17 +16256,28 @@ pub enum ThreadRealtimeBemItemPresentation {
 
 /// The `wholeItem` variant of [`ThreadRealtimeBemItemPresentation`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct WholeItemThreadRealtimeBemItemPresentation {}
+pub struct WholeItemThreadRealtimeBemItemPresentation {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `inlineMarkdown` variant of [`ThreadRealtimeBemItemPresentation`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct InlineMarkdownThreadRealtimeBemItemPresentation {}
+pub struct InlineMarkdownThreadRealtimeBemItemPresentation {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `inlineVisualization` variant of [`ThreadRealtimeBemItemPresentation`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InlineVisualizationThreadRealtimeBemItemPresentation {
     /// The `index` field.
     pub index: u32,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - emitted when thread realtime transport closes.
@@ -14590,6 +16289,9 @@ pub struct ThreadRealtimeClosedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - emitted when thread realtime encounters an error.
@@ -14600,6 +16302,9 @@ pub struct ThreadRealtimeErrorNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - role-bearing text item included when a realtime V3 session starts.
@@ -14609,6 +16314,9 @@ pub struct ThreadRealtimeInitialItem {
     pub role: ConversationTextRole,
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - a thread-scoped realtime item in the canonical timeline.
@@ -14626,7 +16334,11 @@ pub struct ThreadRealtimeItem {
 
 /// The `realtimeSessionStarted` variant of [`ThreadRealtimeItemVariant`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct RealtimeSessionStartedThreadRealtimeItem {}
+pub struct RealtimeSessionStartedThreadRealtimeItem {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `transcriptSegment` variant of [`ThreadRealtimeItemVariant`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -14635,6 +16347,9 @@ pub struct TranscriptSegmentThreadRealtimeItem {
     pub role: ThreadRealtimeTranscriptRole,
     /// The `text` field.
     pub text: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `bemItemPromoted` variant of [`ThreadRealtimeItemVariant`].
@@ -14646,6 +16361,9 @@ pub struct BemItemPromotedThreadRealtimeItem {
     pub presentation: ThreadRealtimeBemItemPresentation,
     /// The `turn_id` field.
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `realtimeSessionClosed` variant of [`ThreadRealtimeItemVariant`].
@@ -14653,6 +16371,9 @@ pub struct BemItemPromotedThreadRealtimeItem {
 pub struct RealtimeSessionClosedThreadRealtimeItem {
     /// The `outcome` field.
     pub outcome: ThreadRealtimeSessionOutcome,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The variant-specific part of [`ThreadRealtimeItem`].
@@ -14684,6 +16405,9 @@ pub struct ThreadRealtimeItemAddedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - a realtime timeline item published after canonical commit.
@@ -14694,6 +16418,9 @@ pub struct ThreadRealtimeItemCompletedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - a realtime timeline item started before its content streams.
@@ -14704,6 +16431,9 @@ pub struct ThreadRealtimeItemStartedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - text appended to an active realtime transcript item.
@@ -14737,6 +16467,9 @@ pub struct ThreadRealtimeSdpNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadRealtimeSessionOutcome` type of the app-server protocol.
@@ -14783,13 +16516,20 @@ pub enum ThreadRealtimeStartTransport {
 
 /// The `websocket` variant of [`ThreadRealtimeStartTransport`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct WebsocketThreadRealtimeStartTransport {}
+pub struct WebsocketThreadRealtimeStartTransport {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `webrtc` variant of [`ThreadRealtimeStartTransport`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebrtcThreadRealtimeStartTransport {
     /// SDP offer generated by a WebRTC RTCPeerConnection after configuring audio and the realtime events data channel.
     pub sdp: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `existingCall` variant of [`ThreadRealtimeStartTransport`].
@@ -14798,6 +16538,9 @@ pub struct ExistingCallThreadRealtimeStartTransport {
     /// Identifier of a realtime call already created and negotiated by the client.
     #[serde(rename = "callId")]
     pub call_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - emitted when thread realtime startup is accepted.
@@ -14815,6 +16558,9 @@ pub struct ThreadRealtimeStartedNotification {
     pub thread_id: String,
     /// The `version` field.
     pub version: RealtimeConversationVersion,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - flat transcript delta emitted whenever realtime transcript text changes.
@@ -14839,6 +16585,9 @@ pub struct ThreadRealtimeTranscriptDoneNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadRealtimeTranscriptRole` type of the app-server protocol.
@@ -14881,6 +16630,9 @@ pub struct ThreadResumeInitialTurnsPageParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub sort_direction: Option<SortDirection>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// There are three ways to resume a thread: 1. By thread_id: load the thread from disk by thread_id and resume it. 2. By history: instantiate the thread from memory and resume it. 3. By path: load the thread from disk by path and resume it.
@@ -14959,6 +16711,9 @@ pub struct ThreadResumeParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadResumeResponse` type of the app-server protocol.
@@ -15038,6 +16793,9 @@ pub struct ThreadResumeResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub turns_backwards_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Replace a paginated thread's durable history with the prefix before one turn.
@@ -15051,6 +16809,9 @@ pub struct ThreadRevertParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadRevertResponse` type of the app-server protocol.
@@ -15076,6 +16837,9 @@ pub struct ThreadRevertResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub turns_backwards_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadRevertedNotification` type of the app-server protocol.
@@ -15084,6 +16848,9 @@ pub struct ThreadRevertedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadSearchResult` type of the app-server protocol.
@@ -15093,6 +16860,9 @@ pub struct ThreadSearchResult {
     pub snippet: String,
     /// The `thread` field.
     pub thread: Thread,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadSearchSortKey` type of the app-server protocol.
@@ -15133,6 +16903,9 @@ pub struct ThreadSection {
     pub id: String,
     /// The current user-visible section name.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Extensible visual presentation for a custom thread section.
@@ -15144,6 +16917,9 @@ pub struct ThreadSectionAppearance {
     /// The `icon` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub icon: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Parameters for creating an independently persisted thread section.
@@ -15154,6 +16930,9 @@ pub struct ThreadSectionCreateParams {
     pub appearance: Option<ThreadSectionAppearance>,
     /// The user-visible name of the section.
     pub name: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The independently persisted section created by the server.
@@ -15161,6 +16940,9 @@ pub struct ThreadSectionCreateParams {
 pub struct ThreadSectionCreateResponse {
     /// The `section` field.
     pub section: ThreadSection,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Parameters for deleting an independently persisted thread section.
@@ -15169,6 +16951,9 @@ pub struct ThreadSectionDeleteParams {
     /// The stable, server-generated identity of the section to delete.
     #[serde(rename = "sectionId")]
     pub section_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Successful deletion does not return additional section data.
@@ -15188,6 +16973,9 @@ pub struct ThreadSectionListParams {
     /// Maximum number of sections to return.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// One page of independently persisted thread sections.
@@ -15202,6 +16990,9 @@ pub struct ThreadSectionListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Parameters for moving a thread within a server-owned section ordering.
@@ -15220,6 +17011,9 @@ pub struct ThreadSectionMoveParams {
     /// Thread to move into, within, or out of a section.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadSectionMoveResponse` type of the app-server protocol.
@@ -15241,6 +17035,9 @@ pub struct ThreadSectionUpdateParams {
     /// The stable, server-generated identity of the section to update.
     #[serde(rename = "sectionId")]
     pub section_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The independently persisted section after its name is updated.
@@ -15248,6 +17045,9 @@ pub struct ThreadSectionUpdateParams {
 pub struct ThreadSectionUpdateResponse {
     /// The `section` field.
     pub section: ThreadSection,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadSetNameParams` type of the app-server protocol.
@@ -15258,6 +17058,9 @@ pub struct ThreadSetNameParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadSetNameResponse` type of the app-server protocol.
@@ -15322,6 +17125,9 @@ pub struct ThreadSettings {
     /// The `summary` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<ReasoningSummary>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadSettingsUpdatedNotification` type of the app-server protocol.
@@ -15333,6 +17139,9 @@ pub struct ThreadSettingsUpdatedNotification {
     /// The `threadSettings` field.
     #[serde(rename = "threadSettings")]
     pub thread_settings: ThreadSettings,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadShellCommandParams` type of the app-server protocol.
@@ -15346,6 +17155,9 @@ pub struct ThreadShellCommandParams {
     /// Maximum execution time in milliseconds. Defaults to one hour when omitted or null. Must be non-negative; zero requests an immediate timeout, not unlimited execution. Does not affect the immediate RPC acknowledgement.
     #[serde(rename = "timeoutMs", default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<i64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadShellCommandResponse` type of the app-server protocol.
@@ -15531,6 +17343,9 @@ pub struct ThreadStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub thread_source: Option<ThreadSource>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadStartResponse` type of the app-server protocol.
@@ -15585,6 +17400,9 @@ pub struct ThreadStartResponse {
     pub service_tier: Option<String>,
     /// The `thread` field.
     pub thread: Thread,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadStartSource` type of the app-server protocol.
@@ -15616,6 +17434,9 @@ impl ThreadStartSource {
 pub struct ThreadStartedNotification {
     /// The `thread` field.
     pub thread: Thread,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadStatus` type of the app-server protocol.
@@ -15641,15 +17462,27 @@ pub enum ThreadStatus {
 
 /// The `notLoaded` variant of [`ThreadStatus`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct NotLoadedThreadStatus {}
+pub struct NotLoadedThreadStatus {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `idle` variant of [`ThreadStatus`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct IdleThreadStatus {}
+pub struct IdleThreadStatus {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `systemError` variant of [`ThreadStatus`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct SystemErrorThreadStatus {}
+pub struct SystemErrorThreadStatus {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `active` variant of [`ThreadStatus`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15657,6 +17490,9 @@ pub struct ActiveThreadStatus {
     /// The `activeFlags` field.
     #[serde(rename = "activeFlags")]
     pub active_flags: Vec<ThreadActiveFlag>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadStatusChangedNotification` type of the app-server protocol.
@@ -15667,6 +17503,9 @@ pub struct ThreadStatusChangedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - one item or turn boundary in canonical rollout order.
@@ -15700,6 +17539,9 @@ pub struct ItemThreadTimelineEntry {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `realtime` variant of [`ThreadTimelineEntry`].
@@ -15709,6 +17551,9 @@ pub struct RealtimeThreadTimelineEntry {
     pub item: ThreadRealtimeItem,
     /// The `position` field.
     pub position: u64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `turnStarted` variant of [`ThreadTimelineEntry`].
@@ -15721,6 +17566,9 @@ pub struct TurnStartedThreadTimelineEntry {
     pub started_at: Option<i64>,
     /// The `turn_id` field.
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `turnCompleted` variant of [`ThreadTimelineEntry`].
@@ -15744,6 +17592,9 @@ pub struct TurnCompletedThreadTimelineEntry {
     pub status: TurnStatus,
     /// The `turn_id` field.
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadTokenUsage` type of the app-server protocol.
@@ -15760,6 +17611,9 @@ pub struct ThreadTokenUsage {
     pub model_context_window: Option<i64>,
     /// The `total` field.
     pub total: TokenUsageBreakdown,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadTokenUsageUpdatedNotification` type of the app-server protocol.
@@ -15774,6 +17628,9 @@ pub struct ThreadTokenUsageUpdatedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadTurnsListParams` type of the app-server protocol.
@@ -15798,6 +17655,9 @@ pub struct ThreadTurnsListParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadTurnsListResponse` type of the app-server protocol.
@@ -15819,6 +17679,9 @@ pub struct ThreadTurnsListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadUnarchiveParams` type of the app-server protocol.
@@ -15827,6 +17690,9 @@ pub struct ThreadUnarchiveParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadUnarchiveResponse` type of the app-server protocol.
@@ -15834,6 +17700,9 @@ pub struct ThreadUnarchiveParams {
 pub struct ThreadUnarchiveResponse {
     /// The `thread` field.
     pub thread: Thread,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadUnarchivedNotification` type of the app-server protocol.
@@ -15842,6 +17711,9 @@ pub struct ThreadUnarchivedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadUnreadPosition` type of the app-server protocol.
@@ -15861,7 +17733,11 @@ pub enum ThreadUnreadPosition {
 
 /// Explicitly marked unread, including when the thread has no turns.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ThreadStartThreadUnreadPosition {}
+pub struct ThreadStartThreadUnreadPosition {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The earliest completed result needing attention.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15869,6 +17745,9 @@ pub struct TurnThreadUnreadPosition {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadUnsubscribeParams` type of the app-server protocol.
@@ -15877,6 +17756,9 @@ pub struct ThreadUnsubscribeParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadUnsubscribeResponse` type of the app-server protocol.
@@ -15884,6 +17766,9 @@ pub struct ThreadUnsubscribeParams {
 pub struct ThreadUnsubscribeResponse {
     /// The `status` field.
     pub status: ThreadUnsubscribeStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadUnsubscribeStatus` type of the app-server protocol.
@@ -15932,6 +17817,9 @@ pub struct ThreadUsage {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ThreadUsageBreakdownGroup` type of the app-server protocol.
@@ -15988,6 +17876,9 @@ pub struct ThreadUsageBreakdownGroup {
         skip_serializing_if = "Option::is_none"
     )]
     pub total_tokens: Option<i64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TokenUsageBreakdown` type of the app-server protocol.
@@ -16017,6 +17908,9 @@ pub struct TokenUsageBreakdown {
     /// The `totalTokens` field.
     #[serde(rename = "totalTokens")]
     pub total_tokens: i64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Definition for a tool the client can call.
@@ -16049,6 +17943,9 @@ pub struct Tool {
     /// The `title` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// A model-facing surface on which a tool can be exposed.
@@ -16084,6 +17981,9 @@ impl ToolExposureSurface {
 pub struct ToolRequestUserInputAnswer {
     /// The `answers` field.
     pub answers: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL. Defines a single selectable option for request_user_input.
@@ -16093,6 +17993,9 @@ pub struct ToolRequestUserInputOption {
     pub description: String,
     /// The `label` field.
     pub label: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL. Params sent with a request_user_input event.
@@ -16119,6 +18022,9 @@ pub struct ToolRequestUserInputParams {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL. Represents one request_user_input question and its required options.
@@ -16143,6 +18049,9 @@ pub struct ToolRequestUserInputQuestion {
     pub options: Option<Vec<ToolRequestUserInputOption>>,
     /// The `question` field.
     pub question: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL. Response payload mapping question ids to answers.
@@ -16150,6 +18059,9 @@ pub struct ToolRequestUserInputQuestion {
 pub struct ToolRequestUserInputResponse {
     /// The `answers` field.
     pub answers: std::collections::BTreeMap<String, ToolRequestUserInputAnswer>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `ToolsV2` type of the app-server protocol.
@@ -16158,6 +18070,9 @@ pub struct ToolsV2 {
     /// The `web_search` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_search: Option<WebSearchToolConfig>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `Turn` type of the app-server protocol.
@@ -16201,6 +18116,9 @@ pub struct Turn {
     pub started_at: Option<i64>,
     /// The `status` field.
     pub status: TurnStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnCompletedNotification` type of the app-server protocol.
@@ -16211,6 +18129,9 @@ pub struct TurnCompletedNotification {
     pub thread_id: String,
     /// The `turn` field.
     pub turn: Turn,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Notification that the turn-level unified diff has changed. Contains the latest aggregated diff across all file changes in the turn.
@@ -16224,6 +18145,9 @@ pub struct TurnDiffUpdatedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnEnvironmentParams` type of the app-server protocol.
@@ -16241,6 +18165,9 @@ pub struct TurnEnvironmentParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub runtime_workspace_roots: Option<Vec<LegacyAppPathString>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnError` type of the app-server protocol.
@@ -16265,6 +18192,9 @@ pub struct TurnError {
     /// Optional public explanation and continuation instruction for a misalignment block.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub misalignment: Option<MisalignmentErrorDetails>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnInterruptParams` type of the app-server protocol.
@@ -16276,6 +18206,9 @@ pub struct TurnInterruptParams {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnInterruptResponse` type of the app-server protocol.
@@ -16325,6 +18258,9 @@ pub struct TurnModerationMetadataNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnPlanStep` type of the app-server protocol.
@@ -16334,6 +18270,9 @@ pub struct TurnPlanStep {
     pub status: TurnPlanStepStatus,
     /// The `step` field.
     pub step: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnPlanStepStatus` type of the app-server protocol.
@@ -16378,6 +18317,9 @@ pub struct TurnPlanUpdatedNotification {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnStartParams` type of the app-server protocol.
@@ -16491,6 +18433,9 @@ pub struct TurnStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub turn_trigger: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnStartResponse` type of the app-server protocol.
@@ -16498,6 +18443,9 @@ pub struct TurnStartParams {
 pub struct TurnStartResponse {
     /// The `turn` field.
     pub turn: Turn,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnStartedNotification` type of the app-server protocol.
@@ -16508,6 +18456,9 @@ pub struct TurnStartedNotification {
     pub thread_id: String,
     /// The `turn` field.
     pub turn: Turn,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnStatus` type of the app-server protocol.
@@ -16560,6 +18511,9 @@ pub struct TurnSteerParams {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnSteerResponse` type of the app-server protocol.
@@ -16568,6 +18522,9 @@ pub struct TurnSteerResponse {
     /// The `turnId` field.
     #[serde(rename = "turnId")]
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnToolOutput` type of the app-server protocol.
@@ -16583,6 +18540,9 @@ pub struct TurnToolOutput {
     /// Requests retention of this output in the thread's model history.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retain: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `TurnsPage` type of the app-server protocol.
@@ -16604,6 +18564,9 @@ pub struct TurnsPage {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `UserInput` type of the app-server protocol.
@@ -16646,6 +18609,9 @@ pub struct TextUserInput {
     /// Defaults to `[]` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_elements: Option<Vec<TextElement>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The variant-specific part of [`ImageUserInput`].
@@ -16681,6 +18647,9 @@ pub struct LocalImageUserInput {
     pub detail: Option<ImageDetail>,
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `audio` variant of [`UserInput`].
@@ -16688,6 +18657,9 @@ pub struct LocalImageUserInput {
 pub struct AudioUserInput {
     /// The `url` field.
     pub url: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `localAudio` variant of [`UserInput`].
@@ -16695,6 +18667,9 @@ pub struct AudioUserInput {
 pub struct LocalAudioUserInput {
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `skill` variant of [`UserInput`].
@@ -16704,6 +18679,9 @@ pub struct SkillUserInput {
     pub name: String,
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `mention` variant of [`UserInput`].
@@ -16713,6 +18691,9 @@ pub struct MentionUserInput {
     pub name: String,
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Controls output length/detail on GPT-5 models via the Responses API. Serialized with lowercase values to match the OpenAI API.
@@ -16752,6 +18733,9 @@ pub struct W3cTraceContext {
     /// The `tracestate` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracestate: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WarningNotification` type of the app-server protocol.
@@ -16762,6 +18746,9 @@ pub struct WarningNotification {
     /// Optional thread target when the warning applies to a specific thread.
     #[serde(rename = "threadId", default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WebSearchAction` type of the app-server protocol.
@@ -16794,6 +18781,9 @@ pub struct SearchWebSearchAction {
     /// The `query` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `openPage` variant of [`WebSearchAction`].
@@ -16802,6 +18792,9 @@ pub struct OpenPageWebSearchAction {
     /// The `url` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `findInPage` variant of [`WebSearchAction`].
@@ -16813,11 +18806,18 @@ pub struct FindInPageWebSearchAction {
     /// The `url` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `other` variant of [`WebSearchAction`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct OtherWebSearchAction {}
+pub struct OtherWebSearchAction {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `WebSearchContextSize` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16862,6 +18862,9 @@ pub struct WebSearchLocation {
     /// The `timezone` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WebSearchMode` type of the app-server protocol.
@@ -16908,6 +18911,9 @@ pub struct WebSearchToolConfig {
     /// The `location` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<WebSearchLocation>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WindowsSandboxImplementation` type of the app-server protocol.
@@ -16971,6 +18977,9 @@ impl WindowsSandboxReadiness {
 pub struct WindowsSandboxReadinessResponse {
     /// The `status` field.
     pub status: WindowsSandboxReadiness,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WindowsSandboxSetupCompletedNotification` type of the app-server protocol.
@@ -16983,6 +18992,9 @@ pub struct WindowsSandboxSetupCompletedNotification {
     pub mode: WindowsSandboxSetupMode,
     /// The `success` field.
     pub success: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WindowsSandboxSetupMode` type of the app-server protocol.
@@ -17017,6 +19029,9 @@ pub struct WindowsSandboxSetupStartParams {
     pub cwd: Option<AbsolutePathBuf>,
     /// The `mode` field.
     pub mode: WindowsSandboxSetupMode,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WindowsSandboxSetupStartResponse` type of the app-server protocol.
@@ -17024,6 +19039,9 @@ pub struct WindowsSandboxSetupStartParams {
 pub struct WindowsSandboxSetupStartResponse {
     /// The `started` field.
     pub started: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WindowsWorldWritableWarningNotification` type of the app-server protocol.
@@ -17038,6 +19056,9 @@ pub struct WindowsWorldWritableWarningNotification {
     /// The `samplePaths` field.
     #[serde(rename = "samplePaths")]
     pub sample_paths: Vec<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WorkspaceMessage` type of the app-server protocol.
@@ -17062,6 +19083,9 @@ pub struct WorkspaceMessage {
     /// The `messageType` field.
     #[serde(rename = "messageType")]
     pub message_type: WorkspaceMessageType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WorkspaceMessageType` type of the app-server protocol.
@@ -17104,6 +19128,9 @@ pub struct WorkspaceRouting {
     /// The `chatgptAccountId` field.
     #[serde(rename = "chatgptAccountId")]
     pub chatgpt_account_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `WriteStatus` type of the app-server protocol.
