@@ -629,6 +629,7 @@ impl TurnStream {
         let params = proto::TurnInterruptParams {
             thread_id: self.thread_id.clone(),
             turn_id: self.turn_id.clone(),
+            extra: Default::default(),
         };
         // The interrupt goes out even when the caller drops everything after the error; the
         // runtime then ends the turn with status `interrupted`.
