@@ -43,6 +43,9 @@ pub(crate) struct ClientInner {
     pub(crate) config: CodexConfig,
     metadata: Metadata,
     closed: AtomicBool,
+    /// Set once the runtime has been shut down; a second `close()` waits on it rather than
+    /// returning while the first one's shutdown is still running.
+    shut_down: tokio::sync::OnceCell<()>,
     /// Per-thread locks serializing `turn/start` (and goal starts) on one thread.
     pub(crate) turn_locks: crate::thread::TurnLocks,
 }
@@ -244,6 +247,7 @@ impl AsyncCodex {
                 config,
                 metadata,
                 closed: AtomicBool::new(false),
+                shut_down: tokio::sync::OnceCell::new(),
                 turn_locks: Default::default(),
             }),
         };
@@ -916,7 +920,8 @@ impl AsyncCodex {
 
     /// Closes the client: closes the runtime's stdin, gives it `shutdown_grace` to exit, then
     /// terminates and finally kills it, and reaps it. Every pending call and open stream fails
-    /// with [`Error::TransportClosed`]. Idempotent and infallible.
+    /// with [`Error::TransportClosed`]. Idempotent and infallible: a call made while another
+    /// `close()` is shutting the runtime down returns when that shutdown has finished.
     ///
     /// # Examples
     ///
@@ -927,12 +932,19 @@ impl AsyncCodex {
     /// # Ok(()) }
     /// ```
     pub async fn close(&self) {
-        if self.inner.closed.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let conn = self.inner.conn().clone();
-        let grace = self.inner.config.shutdown_grace;
-        let _ = tokio::task::spawn_blocking(move || conn.shutdown_blocking(grace)).await;
+        // The flag goes up first so a reconnect racing with close() hands its new connection
+        // back (see `replace_conn`) and the last handle's drop does not shut down a second time.
+        self.inner.closed.store(true, Ordering::SeqCst);
+        // A caller that returned before the shutdown finished could let its runtime stop with
+        // the shutdown task still queued, leaving the child running: every caller waits.
+        self.inner
+            .shut_down
+            .get_or_init(|| async {
+                let conn = self.inner.conn().clone();
+                let grace = self.inner.config.shutdown_grace;
+                let _ = tokio::task::spawn_blocking(move || conn.shutdown_blocking(grace)).await;
+            })
+            .await;
     }
 }
 
