@@ -690,8 +690,8 @@ mod tests {
 
     #[test]
     fn parses_the_three_schemes() {
-        let e = Endpoint::parse("unix:///tmp/x.sock").unwrap();
-        assert_eq!(e.address, Address::Unix("/tmp/x.sock".into()));
+        let e = Endpoint::parse("unix:///run/codex/x.sock").unwrap();
+        assert_eq!(e.address, Address::Unix("/run/codex/x.sock".into()));
         assert_eq!(e.request_url(), "ws://localhost/rpc");
         let e = Endpoint::parse("ws://127.0.0.1:4500").unwrap();
         assert_eq!(e.to_string(), "ws://127.0.0.1:4500/");
