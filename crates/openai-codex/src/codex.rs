@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::handler::{DeclineAll, ServerRequestHandler};
 use crate::login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
 use crate::metadata::Metadata;
-use crate::router::{GlobalEvent, StreamLimits};
+use crate::router::GlobalEvent;
 use crate::rpc::Connection;
 use crate::thread::{
     AsyncThread, ThreadForkOptions, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions,
@@ -211,11 +211,7 @@ impl AsyncCodex {
     /// ```
     pub async fn with_transport(config: CodexConfig, transport: Transport) -> Result<Self> {
         let launched = transport.launched.clone();
-        let conn = Connection::start(
-            transport,
-            Arc::new(DeclineAll),
-            StreamLimits::from_config(&config),
-        )?;
+        let conn = Connection::start(transport, Arc::new(DeclineAll), &config)?;
         let checked = crate::metadata::initialize(&conn, &config)
             .await
             .and_then(|mut metadata| {
@@ -308,6 +304,21 @@ impl AsyncCodex {
     /// ```
     pub fn junk_lines(&self) -> u64 {
         self.inner.conn().junk_lines()
+    }
+
+    /// How many messages from the runtime were longer than
+    /// [`CodexConfig::max_message_bytes`](crate::CodexConfig::max_message_bytes) and were
+    /// skipped (logged; a reply among them failed its request with [`Error::MessageTooLarge`]).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn example(codex: openai_codex::AsyncCodex) -> openai_codex::Result<()> {
+    /// assert_eq!(codex.oversized_messages(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn oversized_messages(&self) -> u64 {
+        self.inner.conn().oversized_messages()
     }
 
     /// How many `turn/completed` notifications arrived for a turn that had already completed

@@ -37,6 +37,12 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 pub const DEFAULT_STREAM_BUFFER: usize = 65_536;
 /// The default [`CodexConfig::stream_buffer_bytes`]: 32 MiB of unread deltas per consumer.
 pub const DEFAULT_STREAM_BUFFER_BYTES: usize = 32 << 20;
+/// The default [`CodexConfig::max_message_bytes`]: 128 MiB. The runtime's own WebSocket
+/// listener takes messages of up to 16 MiB; over stdio nothing bounds what it writes, and a
+/// thread's whole history (`thread/read`, `thread/resume` with many turns of command output
+/// and diffs) or an item with an inline image can be far bigger, so the default leaves 8 times
+/// that room. It only exists so that a runaway line cannot exhaust the client's memory.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 128 << 20;
 /// The default [`CodexConfig::slow_consumer_timeout`].
 pub const DEFAULT_SLOW_CONSUMER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default [`CodexConfig::turn_stall_timeout`]: 15 minutes, three times the runtime's own
@@ -94,6 +100,12 @@ pub struct CodexConfig {
     /// overhead per event), whichever is reached first: a few huge deltas (command output)
     /// are bounded like many small ones.
     pub stream_buffer_bytes: usize,
+    /// The longest message (one line of the runtime's output, without its line end) the client
+    /// reads. A longer one is skipped up to its end and counted
+    /// ([`crate::AsyncCodex::oversized_messages`]); nothing else is lost. When its start shows
+    /// it is the reply to a request, that request fails with [`Error::MessageTooLarge`]; when
+    /// it is a server request, the runtime gets a JSON-RPC error as its answer.
+    pub max_message_bytes: usize,
     /// What a turn stream does when its consumer falls behind by the bounds above:
     /// [`OverflowPolicy::Backpressure`] (default, lossless) or [`OverflowPolicy::DropDeltas`].
     /// A turn can override it ([`TurnOptions::overflow`](crate::TurnOptions::overflow)).
@@ -167,6 +179,7 @@ impl std::fmt::Debug for CodexConfig {
             .field("endpoint", &self.endpoint)
             .field("reconnect", &self.reconnect)
             .field("stream_buffer_bytes", &self.stream_buffer_bytes)
+            .field("max_message_bytes", &self.max_message_bytes)
             .field("overflow", &self.overflow)
             .field("slow_consumer_timeout", &self.slow_consumer_timeout)
             .field("turn_stall_timeout", &self.turn_stall_timeout)
@@ -198,6 +211,7 @@ impl Default for CodexConfig {
             reconnect: None,
             stream_buffer: DEFAULT_STREAM_BUFFER,
             stream_buffer_bytes: DEFAULT_STREAM_BUFFER_BYTES,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             overflow: OverflowPolicy::Backpressure,
             slow_consumer_timeout: DEFAULT_SLOW_CONSUMER_TIMEOUT,
             turn_stall_timeout: Some(DEFAULT_TURN_STALL_TIMEOUT),
@@ -465,6 +479,23 @@ impl CodexConfig {
     #[must_use]
     pub fn stream_buffer_bytes(mut self, bytes: usize) -> Self {
         self.stream_buffer_bytes = bytes.max(4096);
+        self
+    }
+
+    /// Sets the longest message the client reads (see [`CodexConfig::max_message_bytes`]; at
+    /// least 64 KiB).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().max_message_bytes(512 << 20);
+    /// assert_eq!(config.max_message_bytes, 512 << 20);
+    /// ```
+    #[must_use]
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes.max(64 << 10);
         self
     }
 

@@ -435,6 +435,18 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The runtime's reply to a request was longer than
+    /// [`CodexConfig::max_message_bytes`](crate::CodexConfig::max_message_bytes); it was skipped
+    /// (the connection goes on).
+    #[error("{method}: the runtime's reply is {size} bytes, more than the client reads ({limit}); raise CodexConfig::max_message_bytes")]
+    MessageTooLarge {
+        /// The method whose reply was too large.
+        method: String,
+        /// The reply's size in bytes.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
     /// Bad input, rejected before anything was sent.
     #[error("invalid {field}: {message}")]
     InvalidInput {

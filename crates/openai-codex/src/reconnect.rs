@@ -179,11 +179,7 @@ async fn reopen(
     previous: &Connection,
 ) -> Result<Connection> {
     let transport = Transport::connect(endpoint).await?;
-    let conn = Connection::start(
-        transport,
-        Arc::new(crate::handler::DeclineAll),
-        crate::router::StreamLimits::from_config(config),
-    )?;
+    let conn = Connection::start(transport, Arc::new(crate::handler::DeclineAll), config)?;
     conn.inherit_handlers(previous);
     if let Err(error) = crate::metadata::initialize(&conn, config).await {
         let grace = config.shutdown_grace;

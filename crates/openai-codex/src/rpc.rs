@@ -47,12 +47,25 @@ const STDERR_AFTER_EXIT: Duration = Duration::from_millis(200);
 /// The reader wakes the consumers of routed events once per this many lines, and always before
 /// it may block on a read: one wake-up per batch instead of one per delta.
 const WAKE_BATCH_LINES: usize = 128;
+/// The line buffer's starting capacity, and the most it keeps after a bigger line.
+const LINE_CAPACITY: usize = 4096;
+const LINE_CAPACITY_KEPT: usize = 1 << 20;
 
 type ReplySlot = oneshot::Sender<std::result::Result<Box<RawValue>, ReplyError>>;
 
 enum ReplyError {
     Rpc(RpcError),
     Closed(ClosedReason),
+    /// The reply's `error` member is not a JSON-RPC error object.
+    Malformed {
+        raw: String,
+        source: serde_json::Error,
+    },
+    /// The reply was longer than `CodexConfig::max_message_bytes` and was skipped.
+    TooLarge {
+        size: usize,
+        limit: usize,
+    },
 }
 
 /// State shared by the reader, the writer, server-request tasks and every handle.
@@ -71,6 +84,8 @@ pub(crate) struct Shared {
     /// The writer thread, so close can let queued lines go out before the transport is shut.
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     junk_lines: AtomicU64,
+    /// Lines longer than `CodexConfig::max_message_bytes`, skipped.
+    oversized_messages: AtomicU64,
     process: Option<Arc<ChildProcess>>,
     /// Server requests whose handler has not replied yet.
     handlers_in_flight: AtomicUsize,
@@ -100,8 +115,9 @@ struct Envelope<'a> {
     params: Option<&'a RawValue>,
     #[serde(borrow, default)]
     result: Option<&'a RawValue>,
-    #[serde(default)]
-    error: Option<RpcError>,
+    /// Kept raw: a reply whose `error` is not `{code, message}` must still reach its caller.
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
 }
 
 #[derive(Serialize)]
@@ -133,8 +149,10 @@ impl Connection {
     pub(crate) fn start(
         transport: Transport,
         handler: Arc<dyn ServerRequestHandler>,
-        limits: StreamLimits,
+        config: &crate::CodexConfig,
     ) -> Result<Self> {
+        let limits = StreamLimits::from_config(config);
+        let max_message = config.max_message_bytes;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Protocol("AsyncCodex must be created inside a tokio runtime".into())
         })?;
@@ -159,6 +177,7 @@ impl Connection {
             closer: Mutex::new(closer),
             writer_thread: Mutex::new(None),
             junk_lines: AtomicU64::new(0),
+            oversized_messages: AtomicU64::new(0),
             process: process.map(Arc::new),
             handlers_in_flight: AtomicUsize::new(0),
         });
@@ -176,7 +195,7 @@ impl Connection {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("codex-reader".into())
-                .spawn(move || reader_loop(reader, &shared))?;
+                .spawn(move || reader_loop(reader, &shared, max_message))?;
         }
         Ok(Self { shared })
     }
@@ -189,6 +208,11 @@ impl Connection {
     /// How many lines from the runtime were not valid JSON-RPC messages.
     pub(crate) fn junk_lines(&self) -> u64 {
         self.shared.junk_lines.load(Ordering::Relaxed)
+    }
+
+    /// How many lines from the runtime were longer than `CodexConfig::max_message_bytes`.
+    pub(crate) fn oversized_messages(&self) -> u64 {
+        self.shared.oversized_messages.load(Ordering::Relaxed)
     }
 
     /// Whether a server-request handler is still working on a reply (the runtime waits for it).
@@ -282,6 +306,16 @@ impl Connection {
                 error: Box::new(error),
             }),
             Ok(Ok(Err(ReplyError::Closed(reason)))) => Err(Error::TransportClosed(reason)),
+            Ok(Ok(Err(ReplyError::Malformed { raw, source }))) => Err(Error::Decode {
+                what: format!("{method} error reply (not a JSON-RPC error object)"),
+                raw,
+                source,
+            }),
+            Ok(Ok(Err(ReplyError::TooLarge { size, limit }))) => Err(Error::MessageTooLarge {
+                method: method.to_string(),
+                size,
+                limit,
+            }),
             Ok(Err(_)) => Err(Error::TransportClosed(self.closed_reason().unwrap_or_else(
                 || ClosedReason {
                     message: "the connection dropped the request".into(),
@@ -477,25 +511,85 @@ impl Shared {
         }
     }
 
-    fn complete(&self, id: &RawValue, result: Option<&RawValue>, error: Option<RpcError>) {
+    fn complete(&self, id: &RawValue, result: Option<&RawValue>, error: Option<&RawValue>) {
+        let error = error.map(|raw| {
+            serde_json::from_str::<RpcError>(raw.get()).map_err(|source| {
+                // Not a JSON-RPC error object: junk as a message, but when it answers a request
+                // we sent, its caller learns at once (with the raw text) instead of timing out.
+                self.junk_lines.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%source, id = id.get(), error = raw.get(), "runtime replied with an error that is not a JSON-RPC error object");
+                ReplyError::Malformed {
+                    raw: truncate(raw.get(), 2000),
+                    source,
+                }
+            })
+        });
         let Ok(id) = serde_json::from_str::<i64>(id.get()) else {
             tracing::debug!(id = id.get(), "response to an id we never sent");
             return;
         };
-        let Some(slot) = self
-            .pending
-            .lock()
-            .expect("pending lock poisoned")
-            .remove(&id)
-        else {
+        let Some(slot) = self.take_pending(id) else {
             tracing::debug!(id, "response for a request nobody waits for (timed out?)");
             return;
         };
         let reply = match error {
-            Some(error) => Err(ReplyError::Rpc(error)),
+            Some(Ok(error)) => Err(ReplyError::Rpc(error)),
+            Some(Err(malformed)) => Err(malformed),
             None => Ok(result.map_or_else(|| null_raw().to_owned(), ToOwned::to_owned)),
         };
         let _ = slot.send(reply);
+    }
+
+    fn take_pending(&self, id: i64) -> Option<ReplySlot> {
+        self.pending
+            .lock()
+            .expect("pending lock poisoned")
+            .remove(&id)
+    }
+
+    /// A line longer than the limit was skipped. When its start shows whose it was, that one
+    /// learns: the caller of a reply gets [`Error::MessageTooLarge`], a server request gets a
+    /// JSON-RPC error (the runtime would otherwise wait for its answer). Every such line is
+    /// counted.
+    fn oversized(self: &Arc<Self>, head: &[u8], size: usize, limit: usize) {
+        self.oversized_messages.fetch_add(1, Ordering::Relaxed);
+        let head_text = String::from_utf8_lossy(head);
+        match oversized_owner(head) {
+            Some(Owner::Reply(id)) => {
+                tracing::warn!(
+                    id,
+                    size,
+                    limit,
+                    "runtime reply longer than max_message_bytes; skipped"
+                );
+                if let Some(slot) = self.take_pending(id) {
+                    let _ = slot.send(Err(ReplyError::TooLarge { size, limit }));
+                }
+            }
+            Some(Owner::Request(id, method)) => {
+                tracing::warn!(%method, size, limit, "runtime request longer than max_message_bytes; skipped and answered with an error");
+                let message = OutgoingReply {
+                    id: &id,
+                    result: None,
+                    error: Some(&RpcError::new(
+                        ErrorCode::INVALID_REQUEST,
+                        format!(
+                            "{method}: the request is {size} bytes, more than this client accepts \
+                             ({limit}; CodexConfig::max_message_bytes)"
+                        ),
+                    )),
+                };
+                if let Ok(line) = encode_line(&message) {
+                    let writer = self.writer.lock().expect("writer lock poisoned");
+                    if let Some(writer) = writer.as_ref() {
+                        let _ = writer.send(line);
+                    }
+                }
+            }
+            None => {
+                tracing::warn!(size, limit, head = %head_text, "runtime message longer than max_message_bytes; skipped");
+            }
+        }
     }
 
     /// The handler for a request: its thread's override when one is installed (by `threadId`,
@@ -585,6 +679,122 @@ impl Shared {
     }
 }
 
+/// Whose an over-long message was, as far as its first bytes tell.
+#[derive(Debug)]
+enum Owner {
+    /// A reply to our request with this id.
+    Reply(i64),
+    /// A server request with this id and method.
+    Request(Box<RawValue>, String),
+}
+
+/// How many bytes of an over-long line are kept to tell whose it was: the runtime writes `id`
+/// first in a reply (`{"id":7,"result":...`) and `method` and `id` before `params` in a request.
+const OVERSIZED_HEAD: usize = 1024;
+
+/// Reads the top-level members of a message's start, up to the first value that does not fit
+/// in `head` (the big one), and says whose message it is.
+fn oversized_owner(head: &[u8]) -> Option<Owner> {
+    /// The next JSON value of `text` and what follows it.
+    fn token(text: &str) -> Option<(&RawValue, &str)> {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+        let value = stream.next()?.ok()?;
+        Some((value, &text[stream.byte_offset()..]))
+    }
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        // The head may end inside a character.
+        Err(error) => std::str::from_utf8(&head[..error.valid_up_to()]).ok()?,
+    };
+    let (mut id, mut method, mut reply) = (None::<&RawValue>, None::<String>, false);
+    let mut rest = text.trim_start().strip_prefix('{')?;
+    while let Some((key, after)) = token(rest.trim_start()) {
+        let Ok(key) = serde_json::from_str::<String>(key.get()) else {
+            break;
+        };
+        let Some(after) = after.trim_start().strip_prefix(':') else {
+            break;
+        };
+        reply |= key == "result" || key == "error";
+        let Some((value, after)) = token(after.trim_start()) else {
+            break;
+        };
+        match key.as_str() {
+            "id" => id = Some(value),
+            "method" => method = serde_json::from_str(value.get()).ok(),
+            _ => {}
+        }
+        match after.trim_start().strip_prefix(',') {
+            Some(next) => rest = next,
+            None => break,
+        }
+    }
+    let id = id.filter(|id| id.get() != "null")?;
+    match method {
+        Some(method) => Some(Owner::Request(id.to_owned(), method)),
+        None if reply => serde_json::from_str(id.get()).ok().map(Owner::Reply),
+        None => None,
+    }
+}
+
+/// What one bounded line read produced.
+#[derive(Debug, PartialEq)]
+enum LineRead {
+    /// A whole line is in the buffer (without its `\n` only at the end of the input).
+    Line,
+    /// The input ended.
+    End,
+    /// The line had this many bytes, more than the limit: its first [`OVERSIZED_HEAD`] bytes
+    /// are in the buffer, the rest was skipped up to its `\n`.
+    TooLong(usize),
+}
+
+/// `read_until(b'\n')` that never holds more than `limit` bytes of one line: a longer line is
+/// skipped to its end (only its head is kept), so the next line is read as usual.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<LineRead> {
+    let mut skipped: Option<usize> = None;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(match skipped {
+                Some(size) => LineRead::TooLong(size),
+                None if line.is_empty() => LineRead::End,
+                None => LineRead::Line,
+            });
+        }
+        let (used, ends) = match memchr::memchr(b'\n', available) {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        match skipped.as_mut() {
+            Some(size) => *size += used,
+            None if line.len() + used - usize::from(ends) > limit => {
+                let size = line.len() + used;
+                let keep = OVERSIZED_HEAD.saturating_sub(line.len()).min(used);
+                line.extend_from_slice(&available[..keep]);
+                line.truncate(OVERSIZED_HEAD);
+                skipped = Some(size);
+            }
+            None => line.extend_from_slice(&available[..used]),
+        }
+        reader.consume(used);
+        if ends {
+            return Ok(match skipped {
+                Some(size) => LineRead::TooLong(size - 1),
+                None => LineRead::Line,
+            });
+        }
+    }
+}
+
 /// Raw params as a JSON value (null when absent), for payloads kept undecoded.
 fn raw_to_value(params: Option<&RawValue>) -> serde_json::Value {
     params
@@ -597,16 +807,21 @@ fn null_raw() -> &'static RawValue {
     NULL.get_or_init(|| RawValue::from_string("null".into()).expect("null is JSON"))
 }
 
-fn reader_loop(reader: Box<dyn Read + Send>, shared: &Arc<Shared>) {
+fn reader_loop(reader: Box<dyn Read + Send>, shared: &Arc<Shared>, max_message: usize) {
     let mut reader = BufReader::with_capacity(256 * 1024, reader);
-    let mut line = Vec::with_capacity(4096);
+    let mut line = Vec::with_capacity(LINE_CAPACITY);
     let mut wake: Vec<Waker> = Vec::new();
     let mut unwoken_lines = 0usize;
     let cause = loop {
+        if line.capacity() > LINE_CAPACITY_KEPT {
+            // One big message must not keep its buffer for the life of the client.
+            line = Vec::with_capacity(LINE_CAPACITY);
+        }
         line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break "the runtime closed its stdout".to_string(),
-            Ok(_) => {
+        match read_line_bounded(&mut reader, &mut line, max_message) {
+            Ok(LineRead::End) => break "the runtime closed its stdout".to_string(),
+            Ok(LineRead::TooLong(size)) => shared.oversized(&line, size, max_message),
+            Ok(LineRead::Line) => {
                 let trimmed = line.trim_ascii();
                 if !trimmed.is_empty() {
                     // One UTF-8 check per line; the JSON parsers then read it as `str`.
@@ -618,24 +833,23 @@ fn reader_loop(reader: Box<dyn Read + Send>, shared: &Arc<Shared>) {
                         }
                     }
                 }
-                unwoken_lines += 1;
-                // Wake before the next read could block (no complete line is buffered), and at
-                // least every WAKE_BATCH_LINES lines so a long burst is delivered as it arrives.
-                if unwoken_lines >= WAKE_BATCH_LINES || !reader.buffer().contains(&b'\n') {
-                    unwoken_lines = 0;
-                    wake.drain(..).for_each(Waker::wake);
-                }
-                if shared.router.under_pressure() {
-                    // Backpressure: a consumer's queue is full. Wake everyone first (the
-                    // consumer we wait for may be among them), then pause reading until it
-                    // catches up; a caller waiting for a reply makes us read on.
-                    unwoken_lines = 0;
-                    wake.drain(..).for_each(Waker::wake);
-                    shared.router.wait_for_room(|| shared.replies_awaited());
-                }
             }
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(error) => break format!("reading from the runtime failed: {error}"),
+        }
+        unwoken_lines += 1;
+        // Wake before the next read could block (no complete line is buffered), and at least
+        // every WAKE_BATCH_LINES lines so a long burst is delivered as it arrives.
+        if unwoken_lines >= WAKE_BATCH_LINES || memchr::memchr(b'\n', reader.buffer()).is_none() {
+            unwoken_lines = 0;
+            wake.drain(..).for_each(Waker::wake);
+        }
+        if shared.router.under_pressure() {
+            // Backpressure: a consumer's queue is full. Wake everyone first (the consumer we
+            // wait for may be among them), then pause reading until it catches up; a caller
+            // waiting for a reply makes us read on.
+            unwoken_lines = 0;
+            wake.drain(..).for_each(Waker::wake);
+            shared.router.wait_for_room(|| shared.replies_awaited());
         }
     };
     wake.drain(..).for_each(Waker::wake);
@@ -707,5 +921,105 @@ impl Connection {
             .read()
             .expect("handler lock poisoned");
         self.set_handler_timeout(timeout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader of `len` bytes of `x` and then `rest`, made on the fly (nothing is allocated
+    /// for the long part), in small reads like a pipe's.
+    struct Flood {
+        left: usize,
+        rest: std::io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for Flood {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return self.rest.read(buf);
+            }
+            let n = buf.len().min(self.left).min(64 * 1024);
+            buf[..n].fill(b'x');
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_over_long_line_is_skipped_without_being_buffered_whole_and_the_next_line_is_whole() {
+        let flood = Flood {
+            left: 50 << 20,
+            rest: std::io::Cursor::new(b"yyy\n{\"id\":1,\"result\":{}}\n".to_vec()),
+        };
+        let mut reader = BufReader::with_capacity(256 * 1024, flood);
+        let mut line = Vec::new();
+        let outcome = read_line_bounded(&mut reader, &mut line, 1 << 20).unwrap();
+        assert_eq!(outcome, LineRead::TooLong((50 << 20) + 3));
+        assert!(
+            line.capacity() <= 2 << 20,
+            "the buffer stays within the limit's order, not the line's: {} bytes",
+            line.capacity()
+        );
+        assert!(line.len() <= OVERSIZED_HEAD, "only the head is kept");
+        line.clear();
+        assert_eq!(
+            read_line_bounded(&mut reader, &mut line, 1 << 20).unwrap(),
+            LineRead::Line
+        );
+        assert_eq!(line, b"{\"id\":1,\"result\":{}}\n");
+        line.clear();
+        assert_eq!(
+            read_line_bounded(&mut reader, &mut line, 1 << 20).unwrap(),
+            LineRead::End
+        );
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
+        for (len, fits) in [(100, true), (101, false)] {
+            let mut text = vec![b'a'; len];
+            text.extend_from_slice(b"\r\nnext\n");
+            let mut reader = BufReader::with_capacity(16, std::io::Cursor::new(text));
+            let mut line = Vec::new();
+            let outcome = read_line_bounded(&mut reader, &mut line, 101).unwrap();
+            // The limit counts the line without its `\n` (a `\r` counts).
+            match fits {
+                true => assert_eq!(outcome, LineRead::Line),
+                false => assert_eq!(outcome, LineRead::TooLong(len + 1)),
+            }
+            line.clear();
+            read_line_bounded(&mut reader, &mut line, 101).unwrap();
+            assert_eq!(line, b"next\n");
+        }
+    }
+
+    #[test]
+    fn the_start_of_an_over_long_message_tells_whose_it_was() {
+        // The runtime's shapes (recorded fixtures): replies start with the id, server requests
+        // with the method and the id.
+        let reply = br#"{"id":2,"result":{"thread":{"id":"00000000-0000-7000-8000-000000000002","preview":"#;
+        assert!(matches!(oversized_owner(reply), Some(Owner::Reply(2))));
+        let error = br#"{"id":9,"error":{"code":-32600,"message":"xxxxxxxxxxxxxxxx"#;
+        assert!(matches!(oversized_owner(error), Some(Owner::Reply(9))));
+        let request = br#"{"method":"item/commandExecution/requestApproval","id":0,"params":{"kind":"command","threadId":"#;
+        match oversized_owner(request) {
+            Some(Owner::Request(id, method)) => {
+                assert_eq!(id.get(), "0");
+                assert_eq!(method, "item/commandExecution/requestApproval");
+            }
+            other => panic!("expected a request, got {other:?}"),
+        }
+        // A notification, a foreign id and plain text belong to nobody who waits.
+        let note = br#"{"method":"item/completed","params":{"item":{"text":"xxxxxxxx"#;
+        assert!(oversized_owner(note).is_none());
+        assert!(oversized_owner(br#"{"id":"abc","result":{"x":"#).is_none());
+        assert!(oversized_owner(b"xxxxxxxxxxxxxxxx").is_none());
+        assert!(oversized_owner(br#"{"id":null,"error":{"#).is_none());
+        // A head cut inside a multi-byte character still reads.
+        let mut cut = br#"{"id":3,"result":{"text":""#.to_vec();
+        cut.extend_from_slice(&"é".as_bytes()[..1]);
+        assert!(matches!(oversized_owner(&cut), Some(Owner::Reply(3))));
     }
 }

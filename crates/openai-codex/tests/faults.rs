@@ -722,3 +722,208 @@ fn start_up_config_warnings_reach_the_first_events_subscriber_blocking() {
     codex.close();
     assert_eq!(found, Ok(true), "the configWarning reaches events()");
 }
+
+// ---------------------------------------------------------------- malformed and oversized replies
+
+/// A peer on the in-memory transport that answers `initialize` like the runtime and every
+/// other request with the line `answer(method, id)` gives (verbatim), `{}` when it gives none.
+/// Returns every message the SDK wrote, once the SDK closes its end.
+fn answering_peer(
+    stream: std::os::unix::net::UnixStream,
+    answer: fn(&str, &serde_json::Value) -> Vec<String>,
+) -> std::thread::JoinHandle<Vec<serde_json::Value>> {
+    use std::io::{BufRead, BufReader, Write};
+    std::thread::spawn(move || {
+        let mut out = stream.try_clone().unwrap();
+        let mut seen = Vec::new();
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let message: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let lines = match (message["method"].as_str(), message.get("id")) {
+                (Some("initialize"), Some(id)) => vec![json!({"id": id, "result": {
+                    "userAgent": "codex_fake/0.163.0 (Linux; x86_64) fake (t; 0)",
+                    "codexHome": "codex-home", "platformFamily": "unix", "platformOs": "linux"}})
+                .to_string()],
+                (Some(method), Some(id)) => match answer(method, id) {
+                    lines if lines.is_empty() => vec![json!({"id": id, "result": {}}).to_string()],
+                    lines => lines,
+                },
+                _ => Vec::new(),
+            };
+            for line in lines {
+                let _ = out.write_all(line.as_bytes());
+                let _ = out.write_all(b"\n");
+            }
+            seen.push(message);
+        }
+        seen
+    })
+}
+
+/// `probe/malformedError` is answered with an `error` member that is the runtime's overload
+/// text alone, not a `{code, message}` object.
+fn malformed_error(method: &str, id: &serde_json::Value) -> Vec<String> {
+    match method {
+        "probe/malformedError" => {
+            vec![json!({"id": id, "error": RUNTIME_OVERLOAD_MESSAGE}).to_string()]
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn assert_malformed_error(error: &Error) {
+    match error {
+        Error::Decode { what, raw, .. } => {
+            assert!(what.contains("probe/malformedError"), "{what}");
+            assert!(
+                raw.contains(RUNTIME_OVERLOAD_MESSAGE),
+                "the raw text: {raw}"
+            );
+        }
+        other => panic!("expected a decode error carrying the raw reply, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_reply_with_a_malformed_error_fails_its_request_at_once_with_the_raw_text() {
+    let (transport, theirs) = openai_codex::transport::Transport::in_memory().unwrap();
+    let peer = answering_peer(theirs, malformed_error);
+    let config = CodexConfig::default().request_timeout(Duration::from_secs(60));
+    let codex = AsyncCodex::with_transport(config, transport).await.unwrap();
+    let started = Instant::now();
+    let error = codex
+        .request_raw("probe/malformedError", json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "failed promptly, not at the 60 s timeout: {:?}",
+        started.elapsed()
+    );
+    assert_malformed_error(&error);
+    assert_eq!(codex.junk_lines(), 1, "the malformed reply is counted");
+    codex.request_raw("probe/ping", json!({})).await.unwrap();
+    codex.close().await;
+    peer.join().unwrap();
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn a_reply_with_a_malformed_error_fails_its_request_at_once_with_the_raw_text_blocking() {
+    let (transport, theirs) = openai_codex::transport::Transport::in_memory().unwrap();
+    let peer = answering_peer(theirs, malformed_error);
+    let config = CodexConfig::default().request_timeout(Duration::from_secs(60));
+    let codex = openai_codex::Codex::with_transport(config, transport).unwrap();
+    let started = Instant::now();
+    let error = codex
+        .request_raw("probe/malformedError", json!({}))
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_malformed_error(&error);
+    assert_eq!(codex.junk_lines(), 1);
+    codex.request_raw("probe/ping", json!({})).unwrap();
+    codex.close();
+    peer.join().unwrap();
+}
+
+/// The limit the oversized tests set, and a text well past it.
+const SMALL_LIMIT: usize = 64 << 10;
+
+/// `probe/big` is answered with a 1 MiB reply, preceded by an over-long line with no owner and
+/// an over-long server request (the runtime's approval shape), and followed by a notification
+/// that must still arrive.
+fn oversized(method: &str, id: &serde_json::Value) -> Vec<String> {
+    let big = "x".repeat(1 << 20);
+    match method {
+        "probe/big" => vec![
+            big.clone(),
+            json!({"method": "item/commandExecution/requestApproval", "id": 77, "params": {
+                "threadId": "t", "turnId": "u", "itemId": "call", "command": big.clone()}})
+            .to_string(),
+            json!({"id": id, "result": {"text": big}}).to_string(),
+            json!({"method": "warning", "params": {"message": "after the big reply"}}).to_string(),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+fn assert_too_large(error: &Error) {
+    match error {
+        Error::MessageTooLarge {
+            method,
+            size,
+            limit,
+        } => {
+            assert_eq!(method, "probe/big");
+            assert!(*size > 1 << 20, "{size}");
+            assert_eq!(*limit, SMALL_LIMIT);
+            assert!(error.to_string().contains("max_message_bytes"), "{error}");
+        }
+        other => panic!("expected MessageTooLarge, got {other:?}"),
+    }
+}
+
+/// The SDK's answer to the over-long server request (id 77): an error, not a silence.
+fn assert_request_refused(seen: &[serde_json::Value]) {
+    let answers: Vec<_> = replies(seen)
+        .into_iter()
+        .filter(|m| m["id"] == 77)
+        .collect();
+    assert_eq!(answers.len(), 1, "{seen:?}");
+    assert!(answers[0]["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("max_message_bytes")));
+}
+
+#[tokio::test]
+async fn an_over_long_message_is_skipped_counted_and_fails_only_its_own_request() {
+    let (transport, theirs) = openai_codex::transport::Transport::in_memory().unwrap();
+    let peer = answering_peer(theirs, oversized);
+    let config = CodexConfig::default()
+        .request_timeout(Duration::from_secs(60))
+        .max_message_bytes(SMALL_LIMIT);
+    let codex = AsyncCodex::with_transport(config, transport).await.unwrap();
+    let mut events = codex.events();
+    let started = Instant::now();
+    let error = codex.request_raw("probe/big", json!({})).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_too_large(&error);
+    // Nothing else is lost: the next line arrives whole and the client goes on.
+    let next = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&next, Some(GlobalEvent::Notification(n)) if n.method() == "warning"),
+        "{next:?}"
+    );
+    codex.request_raw("probe/ping", json!({})).await.unwrap();
+    assert_eq!(codex.oversized_messages(), 3);
+    assert_eq!(codex.junk_lines(), 0);
+    codex.close().await;
+    assert_request_refused(&peer.join().unwrap());
+}
+
+#[cfg(feature = "blocking")]
+#[test]
+fn an_over_long_message_is_skipped_counted_and_fails_only_its_own_request_blocking() {
+    let (transport, theirs) = openai_codex::transport::Transport::in_memory().unwrap();
+    let peer = answering_peer(theirs, oversized);
+    let config = CodexConfig::default()
+        .request_timeout(Duration::from_secs(60))
+        .max_message_bytes(SMALL_LIMIT);
+    let codex = openai_codex::Codex::with_transport(config, transport).unwrap();
+    let mut events = codex.events();
+    let started = Instant::now();
+    let error = codex.request_raw("probe/big", json!({})).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_too_large(&error);
+    let next = events.next();
+    assert!(
+        matches!(&next, Some(GlobalEvent::Notification(n)) if n.method() == "warning"),
+        "{next:?}"
+    );
+    codex.request_raw("probe/ping", json!({})).unwrap();
+    assert_eq!(codex.oversized_messages(), 3);
+    codex.close();
+    assert_request_refused(&peer.join().unwrap());
+}

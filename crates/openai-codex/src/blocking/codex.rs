@@ -204,6 +204,13 @@ impl Codex {
         self.inner.codex.junk_lines()
     }
 
+    /// How many messages from the runtime were longer than
+    /// [`CodexConfig::max_message_bytes`](crate::CodexConfig::max_message_bytes) and were
+    /// skipped (logged; a reply among them failed its request with [`Error::MessageTooLarge`]).
+    pub fn oversized_messages(&self) -> u64 {
+        self.inner.codex.oversized_messages()
+    }
+
     /// How many `turn/completed` notifications arrived for a turn that had already completed
     /// (logged, never delivered).
     pub fn duplicate_completions(&self) -> u64 {
