@@ -1,97 +1,55 @@
-//! `cargo xtask runtime`: installs the pinned Codex runtime from PyPI into the project.
+//! `cargo xtask runtime`: installs the pinned Codex runtime into the project, with the SDK's own
+//! installer (`openai_codex::runtime::Installer`), so a Rust toolchain is all a machine needs.
 //!
-//! The runtime ships as the wheel `openai-codex-cli-bin`, which carries `bin/codex`, a `codex-path/`
-//! folder of helpers (`rg`) and a `codex-resources/` folder (`bwrap`). We install it with pip into
-//! `target/codex-runtime/<version>/`, never globally, so a clean clone is all a machine needs.
+//! The runtime ships on the Python package index as the wheel `openai-codex-cli-bin`, which
+//! carries `bin/codex`, a `codex-path/` folder of helpers (`rg`) and a `codex-resources/` folder
+//! (`bwrap`). It goes into the project-pinned store, `target/codex-runtime/<version>/`, never a
+//! global place. Running the very code path users run means every CI run exercises the installer
+//! the SDK ships. The installer's knobs apply here too: `OPENAI_CODEX_INDEX_URL` (a mirror),
+//! `OPENAI_CODEX_RUNTIME_WHEEL` (a local wheel file), `OPENAI_CODEX_RUNTIME_SHA256`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The runtime version this project is pinned to. The SDK crate pins the same number.
-pub(crate) const PINNED_VERSION: &str = "0.163.0";
+use openai_codex::runtime::{binary_in, project_store, Installer};
 
-/// Where the runtime lives once installed: `<root>/codex_cli_bin/bin/codex`.
-pub(crate) fn install_root() -> PathBuf {
-    crate::workspace_root()
-        .join("target")
-        .join("codex-runtime")
-        .join(PINNED_VERSION)
+/// The runtime version this project is pinned to: the SDK's own pin.
+pub(crate) const PINNED_VERSION: &str = openai_codex::runtime::PINNED_VERSION;
+
+/// The project-pinned store: what the SDK looks in first when built inside this repository
+/// (`.cargo/config.toml` names it), else `target/codex-runtime`.
+fn store() -> PathBuf {
+    project_store().unwrap_or_else(|| crate::workspace_root().join("target").join("codex-runtime"))
 }
 
+/// The runtime executable once installed: `<store>/<version>/codex_cli_bin/bin/codex`.
 pub(crate) fn binary_path() -> PathBuf {
-    install_root()
-        .join("codex_cli_bin")
-        .join("bin")
-        .join("codex")
+    binary_in(&store().join(PINNED_VERSION))
 }
 
 /// Installs the runtime unless it is already there, and returns the binary's path.
 pub(crate) fn install() -> Result<PathBuf, String> {
     let binary = binary_path();
+    // Installs made with pip before the SDK had an installer carry no `INSTALLED` marker; one
+    // that runs and reports the pinned version is kept rather than downloaded again.
     if binary.is_file() && verify_version(&binary).is_ok() {
         eprintln!("codex runtime {PINNED_VERSION} already installed");
         return Ok(binary);
     }
-    let root = install_root();
-    let staging = root.with_extension("partial");
-    // A half-finished earlier attempt is thrown away: pip --target is not resumable.
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging)
-        .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
-
-    let python = find_python()?;
+    let store = store();
+    let installer = Installer::new().store(&store);
     eprintln!(
-        "installing codex runtime {PINNED_VERSION} from PyPI (openai-codex-cli-bin, ~140 MB) into {}",
-        root.display()
+        "installing codex runtime {PINNED_VERSION} (openai-codex-cli-bin, ~140 MB) from the {} into {}",
+        installer.source_description(),
+        store.display()
     );
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--disable-pip-version-check",
-        ])
-        .args(["--no-input", "--progress-bar", "on", "--target"])
-        .arg(&staging)
-        .arg(format!("openai-codex-cli-bin=={PINNED_VERSION}"))
-        .status()
-        .map_err(|e| format!("cannot run `{python} -m pip`: {e}. Install pip for {python}."))?;
-    if !status.success() {
-        return Err(format!(
-            "pip could not install openai-codex-cli-bin=={PINNED_VERSION} ({status}). \
-             Check that PyPI is reachable (pip's output above says why), then run `cargo xtask runtime` again."
-        ));
-    }
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::rename(&staging, &root).map_err(|e| {
-        format!(
-            "cannot move {} to {}: {e}",
-            staging.display(),
-            root.display()
-        )
-    })?;
-    verify_version(&binary)?;
-    eprintln!("codex runtime {PINNED_VERSION} installed");
-    Ok(binary)
-}
-
-fn find_python() -> Result<String, String> {
-    for candidate in ["python3", "python"] {
-        let ok = Command::new(candidate)
-            .args(["-m", "pip", "--version"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-        if ok {
-            return Ok(candidate.to_string());
-        }
-    }
-    Err(
-        "neither `python3 -m pip` nor `python -m pip` works; install Python 3 with pip \
-         (e.g. `apt-get install python3-pip`), then run `cargo xtask runtime` again"
-            .to_string(),
-    )
+    let installed = installer.install().map_err(|e| e.to_string())?;
+    verify_version(&installed.binary)?;
+    eprintln!(
+        "codex runtime {PINNED_VERSION} installed ({}, sha256 {})",
+        installed.wheel, installed.sha256
+    );
+    Ok(installed.binary)
 }
 
 fn verify_version(binary: &Path) -> Result<(), String> {

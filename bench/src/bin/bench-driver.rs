@@ -175,13 +175,14 @@ fn run() -> Res<()> {
         },
     ];
     if opts.python && !opts.loaded {
-        let python = setup_python(&opts.root)?;
-        let script = path_str(&opts.root.join("bench/python/clients.py"));
-        for (name, api) in [("python-sync", "sync"), ("python-async", "async")] {
-            clients.push(Client {
-                name,
-                argv: vec![path_str(&python), script.clone(), api.to_string()],
-            });
+        if let Some(python) = setup_python(&opts.root)? {
+            let script = path_str(&opts.root.join("bench/python/clients.py"));
+            for (name, api) in [("python-sync", "sync"), ("python-async", "async")] {
+                clients.push(Client {
+                    name,
+                    argv: vec![path_str(&python), script.clone(), api.to_string()],
+                });
+            }
         }
     }
 
@@ -454,7 +455,9 @@ fn path_str(p: &Path) -> String {
 
 /// Creates `target/bench-venv` with the official SDK (without its 140 MB runtime wheel: the
 /// clients point `CodexConfig.codex_bin` at our installed runtime) unless it is already there.
-fn setup_python(root: &Path) -> Res<PathBuf> {
+/// `None`, with the reason printed, when this machine has no Python 3 with `venv` and `pip`: the
+/// Python clients are then left out and everything else still runs.
+fn setup_python(root: &Path) -> Res<Option<PathBuf>> {
     let venv = root.join("target/bench-venv");
     let python = venv.join("bin/python");
     let check = |python: &Path| {
@@ -468,7 +471,14 @@ fn setup_python(root: &Path) -> Res<PathBuf> {
             .is_ok_and(|s| s.success())
     };
     if python.exists() && check(&python) {
-        return Ok(python);
+        return Ok(Some(python));
+    }
+    if let Some(reason) = python_missing() {
+        eprintln!(
+            "==> skipping the official Python SDK's clients: {reason} (Python 3 with venv and pip \
+             is needed only for this comparison)"
+        );
+        return Ok(None);
     }
     eprintln!("==> setting up {} ({PYTHON_SDK})", venv.display());
     let run = |program: &Path, args: &[&str]| -> Res<()> {
@@ -494,7 +504,27 @@ fn setup_python(root: &Path) -> Res<PathBuf> {
     if !check(&python) {
         return Err("the Python SDK does not import after installation".into());
     }
-    Ok(python)
+    Ok(Some(python))
+}
+
+/// Why the Python comparison cannot run here, if it cannot: no `python3`, or one without the
+/// `venv` and `ensurepip` modules (Debian's python3 without `python3-venv`).
+fn python_missing() -> Option<String> {
+    match Command::new("python3")
+        .args(["-c", "import venv, ensurepip"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some("`python3` is not on PATH".to_string())
+        }
+        Err(e) => Some(format!("`python3` cannot be run ({e})")),
+        Ok(status) if !status.success() => {
+            Some("`python3` has no `venv`/`ensurepip` module (no pip)".to_string())
+        }
+        Ok(_) => None,
+    }
 }
 
 fn run_client(opts: &Opts, client: &Client, workload: &Workload, round: usize) -> Res<Report> {
