@@ -48,8 +48,28 @@ const STEPS: &[Step] = &[
         args: &["test", "--locked", "--workspace"],
         env: &[],
     },
+    // Every publishable crate packages, in dependency order: each is verified by building it
+    // from its packaged sources alone, against its siblings' packages (a local registry cargo
+    // makes), so a file left out, a path outside the crate or a dependency cycle fails here.
+    // `--allow-dirty`: this checks the crates, not whether the checkout is committed. The
+    // unpublished xtask and bench crates are left out.
+    Step {
+        name: "package",
+        args: &[
+            "package",
+            "--workspace",
+            "--exclude",
+            "xtask",
+            "--exclude",
+            "openai-codex-bench",
+            "--locked",
+            "--allow-dirty",
+        ],
+        env: &[],
+    },
     // A smoke run of the benchmark harness (tiny workloads, one round, debug build, ~1 min):
     // every client, the Python venv and the report writer still work. No numbers are checked.
+    // Without python3 (and its venv module) the Python clients are skipped with the reason.
     Step {
         name: "bench smoke",
         args: &[

@@ -71,3 +71,8 @@ pub use model::{
     ResponseScript, ToolOutput, Usage, Verdict, WaitTimeout,
 };
 pub use raw_client::RawClient;
+
+/// The crate README's example, compiled as a doc test so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoc;
