@@ -38,6 +38,35 @@ const STEPS: &[Step] = &[
         ],
         env: &[],
     },
+    // The experimental surface (`--features experimental`): it compiles warning-free and the
+    // protocol crate's tests hold for it too (counts, round trips of the recorded traffic).
+    Step {
+        name: "clippy, experimental surface",
+        args: &[
+            "clippy",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--features",
+            "openai-codex/experimental",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        env: &[],
+    },
+    Step {
+        name: "protocol tests, experimental surface",
+        args: &[
+            "test",
+            "--locked",
+            "-p",
+            "openai-codex-protocol",
+            "--features",
+            "experimental",
+        ],
+        env: &[],
+    },
     Step {
         name: "docs",
         args: &["doc", "--locked", "--workspace", "--no-deps"],

@@ -2,7 +2,9 @@
 //!
 //! Runs `codex app-server generate-json-schema --out <tmp>` with the runtime that
 //! `cargo xtask runtime` installs, then replaces `crates/openai-codex-protocol/schema/` with the
-//! result and records the runtime's version in `schema/RUNTIME_VERSION`.
+//! result and records the runtime's version in `schema/RUNTIME_VERSION`. The experimental bundle
+//! (`generate-json-schema --experimental`) goes to `schema/experimental/`: only its two combined
+//! files, which are all codegen reads (the per-method files would double the checked-in size).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,20 +34,31 @@ pub(crate) fn run() -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)
         .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
-    let status = Command::new(&binary)
-        .args(["app-server", "generate-json-schema", "--out"])
-        .arg(&staging)
-        .status()
-        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    if !status.success() {
+    let experimental = staging.join("experimental");
+    let experimental_full = crate::workspace_root().join("target").join(format!(
+        "schema-staging-experimental-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&experimental_full);
+    let generated = generate(&binary, &staging, false).and_then(|()| {
+        generate(&binary, &experimental_full, true)?;
+        std::fs::create_dir_all(&experimental)
+            .map_err(|e| format!("cannot create {}: {e}", experimental.display()))?;
+        for file in EXPERIMENTAL_FILES {
+            std::fs::copy(experimental_full.join(file), experimental.join(file))
+                .map_err(|e| format!("cannot copy the experimental {file}: {e}"))?;
+        }
+        for dir in [&staging, &experimental] {
+            std::fs::write(dir.join("RUNTIME_VERSION"), format!("{version}\n"))
+                .map_err(|e| format!("cannot write RUNTIME_VERSION: {e}"))?;
+        }
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&experimental_full);
+    if let Err(error) = generated {
         let _ = std::fs::remove_dir_all(&staging);
-        return Err(format!(
-            "`{} app-server generate-json-schema` failed ({status})",
-            binary.display()
-        ));
+        return Err(error);
     }
-    std::fs::write(staging.join("RUNTIME_VERSION"), format!("{version}\n"))
-        .map_err(|e| format!("cannot write RUNTIME_VERSION: {e}"))?;
 
     let target = schema_dir();
     if target.exists() {
@@ -59,6 +72,36 @@ pub(crate) fn run() -> Result<(), String> {
         target.display()
     );
     Ok(())
+}
+
+/// The files of the experimental bundle that are checked in (what codegen reads).
+const EXPERIMENTAL_FILES: &[&str] = &[
+    "codex_app_server_protocol.schemas.json",
+    "codex_app_server_protocol.v2.schemas.json",
+];
+
+/// Runs `generate-json-schema` (with `--experimental` when asked) into `out`.
+fn generate(binary: &Path, out: &Path, experimental: bool) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let mut command = Command::new(binary);
+    command.args(["app-server", "generate-json-schema"]);
+    if experimental {
+        command.arg("--experimental");
+    }
+    let status = command
+        .arg("--out")
+        .arg(out)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{} app-server generate-json-schema{}` failed ({status})",
+            binary.display(),
+            if experimental { " --experimental" } else { "" }
+        ))
+    }
 }
 
 /// The version `codex --version` prints (`codex-cli 0.163.0` → `0.163.0`).

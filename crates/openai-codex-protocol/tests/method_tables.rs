@@ -8,13 +8,24 @@ use openai_codex_protocol::{
     CLIENT_REQUESTS, SERVER_NOTIFICATIONS, SERVER_REQUESTS,
 };
 
-/// The method names of one of the schema's method unions (`ClientRequest.json`, …).
+/// The method names of one of the schema's method unions (`ClientRequest.json`, …): of the
+/// stable bundle, or with the `experimental` feature of the experimental one (whose unions are
+/// definitions of its combined file).
 fn schema_methods(file: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("schema")
-        .join(file);
-    let text = std::fs::read_to_string(&path).expect("schema file is checked in");
-    let schema: serde_json::Value = serde_json::from_str(&text).expect("schema file is JSON");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+    let read = |path: std::path::PathBuf| -> serde_json::Value {
+        let text = std::fs::read_to_string(&path).expect("schema file is checked in");
+        serde_json::from_str(&text).expect("schema file is JSON")
+    };
+    let schema = if cfg!(feature = "experimental") {
+        let bundle = read(
+            dir.join("experimental")
+                .join("codex_app_server_protocol.schemas.json"),
+        );
+        bundle["definitions"][file.trim_end_matches(".json")].clone()
+    } else {
+        read(dir.join(file))
+    };
     schema["oneOf"]
         .as_array()
         .expect("method union is a oneOf")
@@ -91,19 +102,63 @@ fn check_table(file: &str, table: &[MethodInfo], expected: usize, is_request: bo
     }
 }
 
+/// Method counts of the stable surface and, with the `experimental` feature, of the
+/// experimental one (runtime 0.163.0 adds 67 client requests and 1 server request, no
+/// notification).
+const fn count(stable: usize, experimental: usize) -> usize {
+    if cfg!(feature = "experimental") {
+        experimental
+    } else {
+        stable
+    }
+}
+
 #[test]
 fn client_requests_match_schema() {
-    check_table("ClientRequest.json", CLIENT_REQUESTS, 105, true);
+    check_table("ClientRequest.json", CLIENT_REQUESTS, count(105, 172), true);
 }
 
 #[test]
 fn server_notifications_match_schema() {
-    check_table("ServerNotification.json", SERVER_NOTIFICATIONS, 85, false);
+    check_table(
+        "ServerNotification.json",
+        SERVER_NOTIFICATIONS,
+        count(85, 85),
+        false,
+    );
 }
 
 #[test]
 fn server_requests_match_schema() {
-    check_table("ServerRequest.json", SERVER_REQUESTS, 10, true);
+    check_table("ServerRequest.json", SERVER_REQUESTS, count(10, 11), true);
+}
+
+/// The experimental surface is there with the feature and absent without it.
+#[test]
+fn experimental_members_follow_the_feature() {
+    let has = |method: &str| CLIENT_REQUESTS.iter().any(|m| m.method == method);
+    assert_eq!(has("memory/reset"), cfg!(feature = "experimental"));
+    assert_eq!(has("environment/add"), cfg!(feature = "experimental"));
+    assert!(has("thread/start"));
+    let current_time = SERVER_REQUESTS
+        .iter()
+        .any(|m| m.method == "currentTime/read");
+    assert_eq!(current_time, cfg!(feature = "experimental"));
+    let approval: serde_json::Value = serde_json::to_value(
+        serde_json::from_value::<openai_codex_protocol::CommandExecutionRequestApprovalParams>(
+            serde_json::json!({
+                "itemId": "i", "threadId": "t", "turnId": "u", "startedAtMs": 1,
+                "availableDecisions": ["accept", "decline"]
+            }),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    // Either way the member survives a round trip (typed with the feature, in `extra` without).
+    assert_eq!(
+        approval["availableDecisions"],
+        serde_json::json!(["accept", "decline"])
+    );
 }
 
 #[test]

@@ -77,9 +77,13 @@ fn no_unknown(typed: &impl Debug) -> Result<(), String> {
 }
 
 /// The params and response codecs of each client request, by method.
+/// The second list is the experimental surface's, there with the `experimental` feature only.
 macro_rules! client_requests {
-    ($($marker:ident)*) => {
-        const CLIENT_REQUEST_MARKERS: &[&str] = &[$(<requests::$marker as ClientRequest>::METHOD),*];
+    ($($marker:ident)* ; experimental: $($exp:ident)*) => {
+        const CLIENT_REQUEST_MARKERS: &[&str] = &[
+            $(<requests::$marker as ClientRequest>::METHOD,)*
+            $(#[cfg(feature = "experimental")] <requests::$exp as ClientRequest>::METHOD,)*
+        ];
 
         fn client_request(method: &str) -> Option<(Codec, Codec)> {
             $(
@@ -87,6 +91,15 @@ macro_rules! client_requests {
                     return Some((
                         codec::<<requests::$marker as ClientRequest>::Params>,
                         codec::<<requests::$marker as ClientRequest>::Response>,
+                    ));
+                }
+            )*
+            $(
+                #[cfg(feature = "experimental")]
+                if method == <requests::$exp as ClientRequest>::METHOD {
+                    return Some((
+                        codec::<<requests::$exp as ClientRequest>::Params>,
+                        codec::<<requests::$exp as ClientRequest>::Response>,
                     ));
                 }
             )*
@@ -118,19 +131,45 @@ client_requests! {
     CommandExecTerminate CommandExecResize ConfigRead ExternalAgentConfigDetect
     ExternalAgentConfigImport ExternalAgentConfigImportRecordHistory
     ExternalAgentConfigImportReadHistories ConfigValueWrite ConfigBatchWrite
-    ConfigRequirementsRead AccountRead FuzzyFileSearch
+    ConfigRequirementsRead AccountRead FuzzyFileSearch;
+    experimental:
+    ServerDiagnostics UserVerificationStatus UserVerificationEnroll UserVerificationDelete
+    UserVerificationVerify UserVerificationCancel ThreadIncrementElicitation
+    ThreadDecrementElicitation ThreadPredictionRequest ThreadQueueAdd ThreadQueueList
+    ThreadQueueUpdate ThreadQueueDelete ThreadQueueReorder ThreadQueueStart ThreadSettingsUpdate
+    ThreadMemoryModeSet MemoryStatus MemoryReset RolloutCompress ThreadBackgroundTerminalsClean
+    ThreadBackgroundTerminalsList ThreadBackgroundTerminalsTerminate ProjectList ProjectRead
+    ProjectCreate ProjectImport ProjectUpdate ProjectMove ProjectDelete ThreadSearch
+    ThreadSearchOccurrences ThreadReadStateUpdate ThreadItemsRead PluginSearch TurnSettingsUpdate
+    ThreadRealtimeStart ThreadRealtimeAppendAudio ThreadRealtimeAppendText
+    ThreadRealtimeAppendSpeech ThreadRealtimeStop ThreadTimelineList ThreadRealtimeListVoices
+    RemoteControlEnable RemoteControlDisable RemoteControlStatusRead RemoteControlPairingStart
+    RemoteControlPairingStatus RemoteControlClientList RemoteControlClientRevoke
+    CollaborationModeList MockExperimentalMethod EnvironmentAdd EnvironmentInfo EnvironmentStatus
+    McpServerEventStreamStart McpServerEventStreamStop AccountBedrockDiscover AccountBedrockSetup
+    AccountBedrockCheckGovCloudRequirements ProcessSpawn ProcessWriteStdin ProcessKill
+    ProcessResizePty FuzzyFileSearchSessionStart FuzzyFileSearchSessionUpdate
+    FuzzyFileSearchSessionStop
 }
 
 /// The codec of the client's reply to each server request, by method.
 macro_rules! server_requests {
-    ($($marker:ident)*) => {
-        const SERVER_REQUEST_MARKERS: &[&str] =
-            &[$(<server_requests::$marker as ServerRequestMethod>::METHOD),*];
+    ($($marker:ident)* ; experimental: $($exp:ident)*) => {
+        const SERVER_REQUEST_MARKERS: &[&str] = &[
+            $(<server_requests::$marker as ServerRequestMethod>::METHOD,)*
+            $(#[cfg(feature = "experimental")] <server_requests::$exp as ServerRequestMethod>::METHOD,)*
+        ];
 
         fn server_request_response(method: &str) -> Option<Codec> {
             $(
                 if method == <server_requests::$marker as ServerRequestMethod>::METHOD {
                     return Some(codec::<<server_requests::$marker as ServerRequestMethod>::Response>);
+                }
+            )*
+            $(
+                #[cfg(feature = "experimental")]
+                if method == <server_requests::$exp as ServerRequestMethod>::METHOD {
+                    return Some(codec::<<server_requests::$exp as ServerRequestMethod>::Response>);
                 }
             )*
             None
@@ -141,7 +180,8 @@ macro_rules! server_requests {
 server_requests! {
     ItemCommandExecutionRequestApproval ItemFileChangeRequestApproval ItemToolRequestUserInput
     McpServerElicitationRequest ItemPermissionsRequestApproval ItemToolCall
-    AccountChatgptAuthTokensRefresh AttestationGenerate ApplyPatchApproval ExecCommandApproval
+    AccountChatgptAuthTokensRefresh AttestationGenerate ApplyPatchApproval ExecCommandApproval;
+    experimental: CurrentTimeRead
 }
 
 fn client_notification(method: &str) -> Option<Codec> {
@@ -581,6 +621,14 @@ fn members_only_the_experimental_schema_describes_reach_the_typed_values() {
     .unwrap() else {
         panic!("not decoded as a command approval")
     };
+    // Typed with the `experimental` feature; kept in `extra` without it.
+    #[cfg(feature = "experimental")]
+    {
+        let typed = serde_json::to_value(params.available_decisions.as_ref().unwrap()).unwrap();
+        assert_eq!(typed, sent);
+        assert!(params.extra.is_empty(), "{:?}", params.extra);
+    }
+    #[cfg(not(feature = "experimental"))]
     assert_eq!(params.extra.get("availableDecisions"), Some(&sent));
     // A started thread lists its environments.
     let started = first_message("s2c", "thread/started");
@@ -593,6 +641,13 @@ fn members_only_the_experimental_schema_describes_reach_the_typed_values() {
     .unwrap() else {
         panic!("not decoded as thread/started")
     };
+    #[cfg(feature = "experimental")]
+    {
+        let typed = serde_json::to_value(n.thread.environments.as_ref().unwrap()).unwrap();
+        assert_eq!(typed, sent);
+        assert!(!n.thread.extra.contains_key("environments"));
+    }
+    #[cfg(not(feature = "experimental"))]
     assert_eq!(n.thread.extra.get("environments"), Some(&sent));
 }
 

@@ -398,6 +398,19 @@ impl<H: RequestHandler> TypedHandler<H> {
                     ServerRequest::Unknown { method, params } => {
                         Box::pin(async move { handler.unknown_request(method, params).await })
                     }
+                    // The experimental surface's server requests have no typed method here;
+                    // they reach the handler as the unknown requests they were before.
+                    #[cfg(feature = "experimental")]
+                    other => {
+                        let method = other.method().to_string();
+                        let params = match serde_json::to_value(&other) {
+                            Ok(serde_json::Value::Object(mut message)) => {
+                                message.remove("params").unwrap_or_default()
+                            }
+                            _ => serde_json::Value::Null,
+                        };
+                        Box::pin(async move { handler.unknown_request(method, params).await })
+                    }
                 }
             };
         }

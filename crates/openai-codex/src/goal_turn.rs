@@ -33,7 +33,7 @@ use crate::goal::{AsyncGoalHandle, GoalStep};
 use crate::inputs::Input;
 use crate::router::TurnEvent;
 use crate::thread::AsyncThread;
-use crate::turn::{final_response, AsyncTurnHandle, TurnResult};
+use crate::turn::{final_response, AsyncTurnHandle, InterruptOutcome, TurnResult};
 
 /// Why following the goal stopped early, kept so every consumer gets the same error.
 #[derive(Clone, Debug)]
@@ -129,7 +129,10 @@ impl Core {
     }
 
     /// Pauses the goal, then interrupts the running turn; marks the logical turn interrupted.
-    async fn stop(&self) -> Result<()> {
+    ///
+    /// The outcome is `Requested` even when the runtime turn ended meanwhile ("no active turn"):
+    /// the goal is paused, so no further turn starts and the logical turn ends `interrupted`.
+    async fn stop(&self) -> Result<InterruptOutcome> {
         self.update(|state| state.interrupted = true);
         pause(&self.thread).await?;
         let running = {
@@ -142,7 +145,24 @@ impl Core {
         if let Some(turn) = running {
             turn.interrupt().await?;
         }
-        Ok(())
+        Ok(InterruptOutcome::Requested)
+    }
+
+    /// How the logical turn ended, when it has: `interrupted` once interrupted, otherwise the
+    /// last runtime turn's status; `None` when following the goal failed or that turn's
+    /// completion is unknown.
+    fn finished_status(&self) -> Option<proto::TurnStatus> {
+        let state = self.lock();
+        if !state.finished || state.failure.is_some() {
+            return None;
+        }
+        if state.interrupted {
+            return Some(proto::TurnStatus::Interrupted);
+        }
+        match state.turns.last() {
+            Some(turn) => turn.result().map(|result| result.status),
+            None => Some(proto::TurnStatus::Completed),
+        }
     }
 }
 
@@ -437,20 +457,30 @@ impl AsyncGoalTurn {
     /// Stops the logical turn: pauses the goal (so the runtime starts no further turn for it),
     /// then interrupts the runtime turn running now. The logical turn then ends with status
     /// `interrupted`; the goal stays `paused` (resume it with `thread/goal/set`, or start a new
-    /// goal). Returns at once when the logical turn is already over.
+    /// goal), and the outcome is [`InterruptOutcome::Requested`].
+    ///
+    /// A logical turn that is already over is left alone: the outcome is
+    /// [`InterruptOutcome::AlreadyFinished`] with its status (`None` when following the goal
+    /// failed), and nothing is sent, as with [`AsyncTurnHandle::interrupt`].
     ///
     /// # Errors
     /// [`Error::JsonRpc`] when the runtime refuses.
     ///
     /// ```no_run
     /// # async fn example(goal: openai_codex::AsyncGoalTurn) -> openai_codex::Result<()> {
-    /// goal.interrupt().await?;
-    /// let result = goal.run().await?; // status: interrupted
+    /// use openai_codex::InterruptOutcome;
+    ///
+    /// if let InterruptOutcome::AlreadyFinished { status } = goal.interrupt().await? {
+    ///     println!("the goal turn had already finished: {status:?}");
+    /// }
+    /// let result = goal.run().await?; // status: interrupted, unless it had finished
     /// # Ok(()) }
     /// ```
-    pub async fn interrupt(&self) -> Result<()> {
+    pub async fn interrupt(&self) -> Result<InterruptOutcome> {
         if self.is_finished() {
-            return Ok(());
+            return Ok(InterruptOutcome::AlreadyFinished {
+                status: self.core().finished_status(),
+            });
         }
         self.core().stop().await
     }

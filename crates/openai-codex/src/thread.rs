@@ -535,7 +535,8 @@ impl ThreadStartOptions {
             service_tier: self.service_tier.clone(),
             session_start_source: self.session_start_source.clone(),
             thread_source: self.thread_source.clone(),
-            extra: Default::default(),
+            // The experimental surface's fields, when the feature is on, and `extra`.
+            ..Default::default()
         })
     }
 }
@@ -559,6 +560,16 @@ impl ThreadResumeOptions {
             sandbox: self.sandbox.map(Sandbox::mode),
             service_tier: self.service_tier.clone(),
             thread_id: thread_id.to_string(),
+            #[cfg(feature = "experimental")]
+            history: None,
+            #[cfg(feature = "experimental")]
+            initial_turns_page: None,
+            #[cfg(feature = "experimental")]
+            path: None,
+            #[cfg(feature = "experimental")]
+            permissions: None,
+            #[cfg(feature = "experimental")]
+            runtime_workspace_roots: None,
             extra: Default::default(),
         })
     }
@@ -591,6 +602,18 @@ impl ThreadForkOptions {
             service_tier: self.service_tier.clone(),
             thread_id: thread_id.to_string(),
             thread_source: self.thread_source.clone(),
+            #[cfg(feature = "experimental")]
+            before_turn_id: None,
+            #[cfg(feature = "experimental")]
+            defer_goal_continuation: None,
+            #[cfg(feature = "experimental")]
+            experimental_prediction_mode: None,
+            #[cfg(feature = "experimental")]
+            path: None,
+            #[cfg(feature = "experimental")]
+            permissions: None,
+            #[cfg(feature = "experimental")]
+            runtime_workspace_roots: None,
             extra: Default::default(),
         })
     }
@@ -612,7 +635,8 @@ impl ThreadListOptions {
             sort_key: self.sort_key.clone(),
             source_kinds: self.source_kinds.clone(),
             use_state_db_only: self.use_state_db_only,
-            extra: Default::default(),
+            // The experimental surface's fields, when the feature is on, and `extra`.
+            ..Default::default()
         }
     }
 }
@@ -651,6 +675,22 @@ impl TurnOptions {
             thread_id: thread_id.to_string(),
             tool_output,
             turn_trigger: self.source.clone(),
+            #[cfg(feature = "experimental")]
+            additional_context: None,
+            #[cfg(feature = "experimental")]
+            collaboration_mode: None,
+            #[cfg(feature = "experimental")]
+            cyber_access_program: None,
+            #[cfg(feature = "experimental")]
+            environments: None,
+            #[cfg(feature = "experimental")]
+            multi_agent_mode: None,
+            #[cfg(feature = "experimental")]
+            permissions: None,
+            #[cfg(feature = "experimental")]
+            responsesapi_client_metadata: None,
+            #[cfg(feature = "experimental")]
+            runtime_workspace_roots: None,
             extra: Default::default(),
         })
     }

@@ -460,6 +460,10 @@ impl AsyncTurnHandle {
             expected_turn_id: self.id.clone(),
             input: input.into().to_wire()?,
             thread_id: self.thread_id.clone(),
+            #[cfg(feature = "experimental")]
+            additional_context: None,
+            #[cfg(feature = "experimental")]
+            responsesapi_client_metadata: None,
             extra: Default::default(),
         };
         self.codex.call::<requests::TurnSteer>(&params).await

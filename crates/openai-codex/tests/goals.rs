@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use openai_codex::types::{ThreadGoalStatus, ThreadItem, TurnStatus};
-use openai_codex::{AsyncCodex, AsyncThread, Error, ThreadStartOptions, TurnOptions};
+use openai_codex::{
+    AsyncCodex, AsyncThread, Error, InterruptOutcome, ThreadStartOptions, TurnOptions,
+};
 use openai_codex_testkit::{AssistantMessage, ExecCommand, ResponseScript, RuntimeHome};
 use serde_json::json;
 
@@ -396,7 +398,7 @@ async fn interrupting_a_goal_stops_its_turn_and_pauses_the_goal() {
 
     let goal = thread.start_goal("Work forever").await.unwrap();
     wait_for_model_requests(&home, 2).await;
-    goal.interrupt().await.unwrap();
+    assert_eq!(goal.interrupt().await.unwrap(), InterruptOutcome::Requested);
     let result = tokio::time::timeout(LIMIT, goal.run())
         .await
         .unwrap()
@@ -417,7 +419,13 @@ async fn interrupting_a_goal_stops_its_turn_and_pauses_the_goal() {
     let asked = home.model().request_count();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(home.model().request_count(), asked);
-    goal.interrupt().await.unwrap(); // already over: returns at once
+    // Already over: nothing is sent, and the caller learns how it ended.
+    assert_eq!(
+        goal.interrupt().await.unwrap(),
+        InterruptOutcome::AlreadyFinished {
+            status: Some(TurnStatus::Interrupted)
+        }
+    );
     codex.close().await;
 }
 
@@ -534,5 +542,19 @@ fn blocking_run_goal_and_goal_turn() {
     );
     assert_eq!(result.id, goal.id());
     assert_eq!(goal.goal().status, ThreadGoalStatus::Complete);
+    assert_eq!(
+        goal.interrupt().unwrap(),
+        InterruptOutcome::AlreadyFinished {
+            status: Some(TurnStatus::Completed)
+        }
+    );
+
+    // Interrupting a goal that is working: requested, and the logical turn ends interrupted.
+    home.model().push(ResponseScript::new().hang());
+    let before = home.model().request_count();
+    let goal = thread.start_goal("Work forever").unwrap();
+    home.model().wait_for_requests(before + 1, LIMIT).unwrap();
+    assert_eq!(goal.interrupt().unwrap(), InterruptOutcome::Requested);
+    assert_eq!(goal.run().unwrap().status, TurnStatus::Interrupted);
     codex.close();
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use super::experimental::Experimental;
 use super::model::{Field, FieldKind, Item, Shape, Ty};
 
 /// Writes `text` as `///` doc lines at the given indentation. Fenced blocks that do not say
@@ -30,7 +31,7 @@ pub(crate) fn doc(out: &mut String, text: &str, indent: &str) {
 const DERIVES: &str = "#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]";
 const DERIVES_DEFAULT: &str = "#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]";
 
-pub(crate) fn types_module(items: &[Item]) -> String {
+pub(crate) fn types_module(items: &[Item], marks: &Experimental) -> String {
     let mut out = String::new();
     out.push_str(
         "//! One Rust type per definition of the schema, named exactly as the definition.\n\
@@ -52,15 +53,20 @@ pub(crate) fn types_module(items: &[Item]) -> String {
          use serde::{Deserialize, Serialize};\n\n",
     );
     for item in items {
-        emit_item(&mut out, item);
+        emit_item(&mut out, item, marks);
         out.push('\n');
     }
     out
 }
 
-fn emit_item(out: &mut String, item: &Item) {
+fn emit_item(out: &mut String, item: &Item, marks: &Experimental) {
     doc(out, &item.doc, "");
     let name = &item.name;
+    // A gated type gates its impl blocks too; a type of the stable surface gates its members.
+    let whole = Experimental::cfg(marks.item(name));
+    let field_cfg = |ident: &str| Experimental::cfg(marks.field(name, ident));
+    let variant_cfg = |ident: &str| Experimental::cfg(marks.variant(name, ident));
+    out.push_str(whole);
     match &item.shape {
         Shape::Alias(ty) => {
             let _ = writeln!(out, "pub type {name} = {};", ty.rust());
@@ -82,7 +88,7 @@ fn emit_item(out: &mut String, item: &Item) {
             }
             let _ = writeln!(out, "pub struct {name} {{");
             for field in fields {
-                emit_field(out, field);
+                emit_field(out, field, field_cfg(&field.ident));
             }
             out.push_str("}\n");
         }
@@ -90,7 +96,13 @@ fn emit_item(out: &mut String, item: &Item) {
             let _ = writeln!(out, "{DERIVES}\npub enum {name} {{");
             for v in variants {
                 doc(out, &v.doc, "    ");
-                let _ = writeln!(out, "    #[serde(rename = {:?})]\n    {},", v.wire, v.ident);
+                let _ = writeln!(
+                    out,
+                    "    {}#[serde(rename = {:?})]\n    {},",
+                    variant_cfg(&v.ident),
+                    v.wire,
+                    v.ident
+                );
             }
             out.push_str(
                 "    /// A value this version of the protocol does not know, kept as sent.\n    \
@@ -99,11 +111,17 @@ fn emit_item(out: &mut String, item: &Item) {
             // `as_str` gives the wire value of any variant, known or not.
             let _ = writeln!(
                 out,
-                "impl {name} {{\n    /// The value as it appears on the wire.\n    \
+                "{whole}impl {name} {{\n    /// The value as it appears on the wire.\n    \
                  pub fn as_str(&self) -> &str {{\n        match self {{"
             );
             for v in variants {
-                let _ = writeln!(out, "            Self::{} => {:?},", v.ident, v.wire);
+                let _ = writeln!(
+                    out,
+                    "            {}Self::{} => {:?},",
+                    variant_cfg(&v.ident),
+                    v.ident,
+                    v.wire
+                );
             }
             out.push_str("            Self::Unknown(value) => value,\n        }\n    }\n}\n");
         }
@@ -117,7 +135,8 @@ fn emit_item(out: &mut String, item: &Item) {
                 let payload = v.payload.as_ref().expect("tagged variants carry a struct");
                 let _ = writeln!(
                     out,
-                    "    #[serde(rename = {:?})]\n    {}({}),",
+                    "    {}#[serde(rename = {:?})]\n    {}({}),",
+                    variant_cfg(&v.ident),
                     v.wire,
                     v.ident,
                     payload.rust()
@@ -138,15 +157,21 @@ fn emit_item(out: &mut String, item: &Item) {
                     Some(ty) => {
                         let _ = writeln!(
                             out,
-                            "    #[serde(rename = {:?})]\n    {}({}),",
+                            "    {}#[serde(rename = {:?})]\n    {}({}),",
+                            variant_cfg(&v.ident),
                             v.wire,
                             v.ident,
                             ty.rust()
                         );
                     }
                     None => {
-                        let _ =
-                            writeln!(out, "    #[serde(rename = {:?})]\n    {},", v.wire, v.ident);
+                        let _ = writeln!(
+                            out,
+                            "    {}#[serde(rename = {:?})]\n    {},",
+                            variant_cfg(&v.ident),
+                            v.wire,
+                            v.ident
+                        );
                     }
                 }
             }
@@ -163,15 +188,24 @@ fn emit_item(out: &mut String, item: &Item) {
                     .payload
                     .as_ref()
                     .expect("untagged variants carry a payload");
-                let _ = writeln!(out, "    {}({}),", v.ident, ty.rust());
+                let _ = writeln!(
+                    out,
+                    "    {}{}({}),",
+                    variant_cfg(&v.ident),
+                    v.ident,
+                    ty.rust()
+                );
             }
             out.push_str("}\n");
         }
     }
 }
 
-fn emit_field(out: &mut String, field: &Field) {
+fn emit_field(out: &mut String, field: &Field, cfg: &str) {
     doc(out, &field.doc, "    ");
+    if !cfg.is_empty() {
+        let _ = write!(out, "    {cfg}");
+    }
     let bare = field.ident.trim_start_matches("r#");
     let mut attrs = Vec::new();
     if field.kind == FieldKind::Flatten {

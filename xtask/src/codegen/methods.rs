@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use super::emit::doc;
+use super::experimental::Experimental;
 use super::model::{description, ref_name};
 use super::names::pascal;
 
@@ -34,6 +35,12 @@ const RESPONSE_OVERRIDES: &[(&str, &str)] = &[
     ("config/value/write", "ConfigWriteResponse"),
     ("config/batchWrite", "ConfigWriteResponse"),
     ("configRequirements/read", "ConfigRequirementsReadResponse"),
+    ("memory/reset", "MemoryResetResponse"),
+    ("rollout/compress", "RolloutCompressResponse"),
+    (
+        "remoteControl/status/read",
+        "RemoteControlStatusReadResponse",
+    ),
 ];
 
 /// The params member of one method.
@@ -235,9 +242,14 @@ fn marker_doc(out: &mut String, m: &Method, kind: &str) {
     doc(out, &text, "");
 }
 
+/// The cfg line gating an experimental method's items, or nothing.
+fn gate(marks: &Experimental, m: &Method) -> &'static str {
+    Experimental::cfg(marks.method(&m.method))
+}
+
 const MARKER_DERIVES: &str = "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]";
 
-fn table(out: &mut String, name: &str, what: &str, methods: &[Method]) {
+fn table(out: &mut String, name: &str, what: &str, methods: &[Method], marks: &Experimental) {
     let _ = writeln!(
         out,
         "/// Every {what} of the schema, in schema order.\npub const {name}: &[crate::MethodInfo] = &["
@@ -249,7 +261,8 @@ fn table(out: &mut String, name: &str, what: &str, methods: &[Method]) {
         };
         let _ = writeln!(
             out,
-            "    crate::MethodInfo {{ method: {:?}, params_type: {:?}, response_type: {response} }},",
+            "    {}crate::MethodInfo {{ method: {:?}, params_type: {:?}, response_type: {response} }},",
+            gate(marks, m),
             m.method,
             m.params.display()
         );
@@ -257,7 +270,7 @@ fn table(out: &mut String, name: &str, what: &str, methods: &[Method]) {
     out.push_str("];\n");
 }
 
-pub(crate) fn requests_module(methods: &Methods) -> String {
+pub(crate) fn requests_module(methods: &Methods, marks: &Experimental) -> String {
     let mut out = String::from(
         "//! One marker type per client request (`thread/start` → [`ThreadStart`]), implementing\n\
          //! [`ClientRequest`](crate::ClientRequest).\n\n",
@@ -266,13 +279,14 @@ pub(crate) fn requests_module(methods: &Methods) -> String {
         marker_doc(&mut out, m, "a request from the client to the server");
         let _ = writeln!(
             out,
-            "{MARKER_DERIVES}\npub struct {0};\n\nimpl crate::ClientRequest for {0} {{\n    \
+            "{gate}{MARKER_DERIVES}\npub struct {0};\n\n{gate}impl crate::ClientRequest for {0} {{\n    \
              const METHOD: &'static str = {1:?};\n    type Params = {2};\n    \
              type Response = crate::types::{3};\n}}\n",
             m.marker,
             m.method,
             m.params.rust(),
-            m.response.as_deref().expect("resolved")
+            m.response.as_deref().expect("resolved"),
+            gate = gate(marks, m),
         );
     }
     table(
@@ -280,11 +294,12 @@ pub(crate) fn requests_module(methods: &Methods) -> String {
         "CLIENT_REQUESTS",
         "client request",
         &methods.client_requests,
+        marks,
     );
     out
 }
 
-pub(crate) fn client_notifications_module(methods: &Methods) -> String {
+pub(crate) fn client_notifications_module(methods: &Methods, marks: &Experimental) -> String {
     let mut out = String::from(
         "//! One marker type per client notification (`initialized` → [`Initialized`]),\n\
          //! implementing [`ClientNotificationMethod`](crate::ClientNotificationMethod).\n\n",
@@ -293,11 +308,12 @@ pub(crate) fn client_notifications_module(methods: &Methods) -> String {
         marker_doc(&mut out, m, "a notification from the client to the server");
         let _ = writeln!(
             out,
-            "{MARKER_DERIVES}\npub struct {0};\n\nimpl crate::ClientNotificationMethod for {0} {{\n    \
+            "{gate}{MARKER_DERIVES}\npub struct {0};\n\n{gate}impl crate::ClientNotificationMethod for {0} {{\n    \
              const METHOD: &'static str = {1:?};\n    type Params = {2};\n}}\n",
             m.marker,
             m.method,
-            m.params.rust()
+            m.params.rust(),
+            gate = gate(marks, m),
         );
     }
     table(
@@ -305,11 +321,12 @@ pub(crate) fn client_notifications_module(methods: &Methods) -> String {
         "CLIENT_NOTIFICATIONS",
         "client notification",
         &methods.client_notifications,
+        marks,
     );
     out
 }
 
-pub(crate) fn server_requests_module(methods: &Methods) -> String {
+pub(crate) fn server_requests_module(methods: &Methods, marks: &Experimental) -> String {
     let mut out = String::from(
         "//! One marker type per server request (`item/commandExecution/requestApproval` →\n\
          //! [`ItemCommandExecutionRequestApproval`]), implementing\n\
@@ -319,13 +336,14 @@ pub(crate) fn server_requests_module(methods: &Methods) -> String {
         marker_doc(&mut out, m, "a request from the server to the client");
         let _ = writeln!(
             out,
-            "{MARKER_DERIVES}\npub struct {0};\n\nimpl crate::ServerRequestMethod for {0} {{\n    \
+            "{gate}{MARKER_DERIVES}\npub struct {0};\n\n{gate}impl crate::ServerRequestMethod for {0} {{\n    \
              const METHOD: &'static str = {1:?};\n    type Params = {2};\n    \
              type Response = crate::types::{3};\n}}\n",
             m.marker,
             m.method,
             m.params.rust(),
-            m.response.as_deref().expect("resolved")
+            m.response.as_deref().expect("resolved"),
+            gate = gate(marks, m),
         );
     }
     dispatch_enum(
@@ -335,17 +353,19 @@ pub(crate) fn server_requests_module(methods: &Methods) -> String {
          types of this module (the method in PascalCase).",
         "request",
         &methods.server_requests,
+        marks,
     );
     table(
         &mut out,
         "SERVER_REQUESTS",
         "server request",
         &methods.server_requests,
+        marks,
     );
     out
 }
 
-pub(crate) fn notifications_module(methods: &Methods) -> String {
+pub(crate) fn notifications_module(methods: &Methods, marks: &Experimental) -> String {
     let mut out = String::from(
         "//! One marker type per server notification (`item/agentMessage/delta` →\n\
          //! [`ItemAgentMessageDelta`]), implementing\n\
@@ -356,11 +376,12 @@ pub(crate) fn notifications_module(methods: &Methods) -> String {
         marker_doc(&mut out, m, "a notification from the server to the client");
         let _ = writeln!(
             out,
-            "{MARKER_DERIVES}\npub struct {0};\n\nimpl crate::ServerNotificationMethod for {0} {{\n    \
+            "{gate}{MARKER_DERIVES}\npub struct {0};\n\n{gate}impl crate::ServerNotificationMethod for {0} {{\n    \
              const METHOD: &'static str = {1:?};\n    type Payload = {2};\n}}\n",
             m.marker,
             m.method,
-            m.params.rust()
+            m.params.rust(),
+            gate = gate(marks, m),
         );
     }
     dispatch_enum(
@@ -371,19 +392,28 @@ pub(crate) fn notifications_module(methods: &Methods) -> String {
          `ServerNotification::ItemCompleted`.",
         "notification",
         &methods.server_notifications,
+        marks,
     );
     table(
         &mut out,
         "SERVER_NOTIFICATIONS",
         "server notification",
         &methods.server_notifications,
+        marks,
     );
     out
 }
 
 /// `enum Name { Marker(Params), …, Unknown { method, params } }` with `decode`, `method` and
 /// `{"method","params"}` serde impls.
-fn dispatch_enum(out: &mut String, name: &str, about: &str, what: &str, methods: &[Method]) {
+fn dispatch_enum(
+    out: &mut String,
+    name: &str,
+    about: &str,
+    what: &str,
+    methods: &[Method],
+    marks: &Experimental,
+) {
     doc(out, about, "");
     let _ = writeln!(
         out,
@@ -396,7 +426,13 @@ fn dispatch_enum(out: &mut String, name: &str, about: &str, what: &str, methods:
             text.push_str(d);
         }
         doc(out, &text, "    ");
-        let _ = writeln!(out, "    {}({}),", m.marker, m.params.rust());
+        let _ = writeln!(
+            out,
+            "    {}{}({}),",
+            gate(marks, m),
+            m.marker,
+            m.params.rust()
+        );
     }
     let _ = writeln!(
         out,
@@ -414,8 +450,10 @@ fn dispatch_enum(out: &mut String, name: &str, about: &str, what: &str, methods:
     for m in methods {
         let _ = writeln!(
             out,
-            "            {:?} => Self::{}(serde_json::from_str(params.get())?),",
-            m.method, m.marker
+            "            {}{:?} => Self::{}(serde_json::from_str(params.get())?),",
+            gate(marks, m),
+            m.method,
+            m.marker
         );
     }
     let _ = writeln!(
@@ -424,7 +462,13 @@ fn dispatch_enum(out: &mut String, name: &str, about: &str, what: &str, methods:
          }})\n    }}\n\n    /// The method name of this {what}.\n    pub fn method(&self) -> &str {{\n        match self {{"
     );
     for m in methods {
-        let _ = writeln!(out, "            Self::{}(_) => {:?},", m.marker, m.method);
+        let _ = writeln!(
+            out,
+            "            {}Self::{}(_) => {:?},",
+            gate(marks, m),
+            m.marker,
+            m.method
+        );
     }
     let _ = writeln!(
         out,
@@ -442,7 +486,8 @@ fn dispatch_enum(out: &mut String, name: &str, about: &str, what: &str, methods:
     for m in methods {
         let _ = writeln!(
             out,
-            "            Self::{}(params) => state.serialize_field(\"params\", params)?,",
+            "            {}Self::{}(params) => state.serialize_field(\"params\", params)?,",
+            gate(marks, m),
             m.marker
         );
     }
@@ -469,6 +514,7 @@ fn dispatch_enum(out: &mut String, name: &str, about: &str, what: &str, methods:
 pub(crate) fn notification_ids_impl(
     defs: &BTreeMap<String, Value>,
     methods: &Methods,
+    marks: &Experimental,
 ) -> Result<String, String> {
     let mut thread_arms = String::new();
     let mut turn_arms = String::new();
@@ -484,14 +530,16 @@ pub(crate) fn notification_ids_impl(
         if has("threadId") {
             let _ = writeln!(
                 thread_arms,
-                "            Self::{}(p) => AsId::as_id(&p.thread_id),",
+                "            {}Self::{}(p) => AsId::as_id(&p.thread_id),",
+                gate(marks, m),
                 m.marker
             );
         }
         if has("turnId") {
             let _ = writeln!(
                 turn_arms,
-                "            Self::{}(p) => AsId::as_id(&p.turn_id),",
+                "            {}Self::{}(p) => AsId::as_id(&p.turn_id),",
+                gate(marks, m),
                 m.marker
             );
         } else if has("turn") {
@@ -504,7 +552,8 @@ pub(crate) fn notification_ids_impl(
             if turn_ref.as_deref() == Some("Turn") {
                 let _ = writeln!(
                     turn_arms,
-                    "            Self::{}(p) => AsId::as_id(&p.turn.id),",
+                    "            {}Self::{}(p) => AsId::as_id(&p.turn.id),",
+                    gate(marks, m),
                     m.marker
                 );
             }

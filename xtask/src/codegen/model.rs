@@ -416,7 +416,13 @@ impl Conv {
             if skip.contains(&wire.as_str()) {
                 continue;
             }
-            let ident = snake_ident(wire);
+            // `extra` is the map of unknown members on every struct; a property of that name
+            // (the experimental `Thread.extra`) keeps its wire name under another field name.
+            let ident = if wire == "extra" {
+                "extra_data".to_string()
+            } else {
+                snake_ident(wire)
+            };
             if !idents.insert(ident.clone()) {
                 return Err(format!(
                     "two properties of `{name}` map to the field `{ident}`"

@@ -15,6 +15,92 @@ impl crate::ClientRequest for Initialize {
     type Response = crate::types::InitializeResponse;
 }
 
+/// `server/diagnostics`: a request from the client to the server.
+///
+/// Read content-free, process-local diagnostics.
+///
+/// Params: `ServerDiagnosticsParams`. Response: `ServerDiagnosticsResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ServerDiagnostics;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ServerDiagnostics {
+    const METHOD: &'static str = "server/diagnostics";
+    type Params = crate::types::ServerDiagnosticsParams;
+    type Response = crate::types::ServerDiagnosticsResponse;
+}
+
+/// `userVerification/status`: a request from the client to the server.
+///
+/// Params: `UserVerificationStatusParams`. Response: `UserVerificationStatusResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct UserVerificationStatus;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for UserVerificationStatus {
+    const METHOD: &'static str = "userVerification/status";
+    type Params = crate::types::UserVerificationStatusParams;
+    type Response = crate::types::UserVerificationStatusResponse;
+}
+
+/// `userVerification/enroll`: a request from the client to the server.
+///
+/// Params: `UserVerificationEnrollParams`. Response: `UserVerificationEnrollResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct UserVerificationEnroll;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for UserVerificationEnroll {
+    const METHOD: &'static str = "userVerification/enroll";
+    type Params = crate::types::UserVerificationEnrollParams;
+    type Response = crate::types::UserVerificationEnrollResponse;
+}
+
+/// `userVerification/delete`: a request from the client to the server.
+///
+/// Params: `UserVerificationDeleteParams`. Response: `UserVerificationDeleteResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct UserVerificationDelete;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for UserVerificationDelete {
+    const METHOD: &'static str = "userVerification/delete";
+    type Params = crate::types::UserVerificationDeleteParams;
+    type Response = crate::types::UserVerificationDeleteResponse;
+}
+
+/// `userVerification/verify`: a request from the client to the server.
+///
+/// Params: `UserVerificationVerifyParams`. Response: `UserVerificationVerifyResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct UserVerificationVerify;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for UserVerificationVerify {
+    const METHOD: &'static str = "userVerification/verify";
+    type Params = crate::types::UserVerificationVerifyParams;
+    type Response = crate::types::UserVerificationVerifyResponse;
+}
+
+/// `userVerification/cancel`: a request from the client to the server.
+///
+/// Params: `UserVerificationCancelParams`. Response: `UserVerificationCancelResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct UserVerificationCancel;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for UserVerificationCancel {
+    const METHOD: &'static str = "userVerification/cancel";
+    type Params = crate::types::UserVerificationCancelParams;
+    type Response = crate::types::UserVerificationCancelResponse;
+}
+
 /// `thread/start`: a request from the client to the server.
 ///
 /// Params: `ThreadStartParams`. Response: `ThreadStartResponse`.
@@ -87,6 +173,42 @@ impl crate::ClientRequest for ThreadUnsubscribe {
     type Response = crate::types::ThreadUnsubscribeResponse;
 }
 
+/// `thread/increment_elicitation`: a request from the client to the server.
+///
+/// Increment the thread-local out-of-band elicitation counter.
+///
+/// This is used by external helpers to pause timeout accounting while a user approval or other elicitation is pending outside the app-server request flow.
+///
+/// Params: `ThreadIncrementElicitationParams`. Response: `ThreadIncrementElicitationResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadIncrementElicitation;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadIncrementElicitation {
+    const METHOD: &'static str = "thread/increment_elicitation";
+    type Params = crate::types::ThreadIncrementElicitationParams;
+    type Response = crate::types::ThreadIncrementElicitationResponse;
+}
+
+/// `thread/decrement_elicitation`: a request from the client to the server.
+///
+/// Decrement the thread-local out-of-band elicitation counter.
+///
+/// When the count reaches zero, timeout accounting resumes for the thread.
+///
+/// Params: `ThreadDecrementElicitationParams`. Response: `ThreadDecrementElicitationResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadDecrementElicitation;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadDecrementElicitation {
+    const METHOD: &'static str = "thread/decrement_elicitation";
+    type Params = crate::types::ThreadDecrementElicitationParams;
+    type Response = crate::types::ThreadDecrementElicitationResponse;
+}
+
 /// `thread/name/set`: a request from the client to the server.
 ///
 /// Params: `ThreadSetNameParams`. Response: `ThreadSetNameResponse`.
@@ -97,6 +219,20 @@ impl crate::ClientRequest for ThreadNameSet {
     const METHOD: &'static str = "thread/name/set";
     type Params = crate::types::ThreadSetNameParams;
     type Response = crate::types::ThreadSetNameResponse;
+}
+
+/// `thread/prediction/request`: a request from the client to the server.
+///
+/// Params: `ThreadPredictionRequestParams`. Response: `ThreadPredictionRequestResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadPredictionRequest;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadPredictionRequest {
+    const METHOD: &'static str = "thread/prediction/request";
+    type Params = crate::types::ThreadPredictionRequestParams;
+    type Response = crate::types::ThreadPredictionRequestResponse;
 }
 
 /// `thread/goal/set`: a request from the client to the server.
@@ -133,6 +269,90 @@ impl crate::ClientRequest for ThreadGoalClear {
     const METHOD: &'static str = "thread/goal/clear";
     type Params = crate::types::ThreadGoalClearParams;
     type Response = crate::types::ThreadGoalClearResponse;
+}
+
+/// `thread/queue/add`: a request from the client to the server.
+///
+/// Params: `ThreadQueueAddParams`. Response: `ThreadQueueAddResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadQueueAdd;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadQueueAdd {
+    const METHOD: &'static str = "thread/queue/add";
+    type Params = crate::types::ThreadQueueAddParams;
+    type Response = crate::types::ThreadQueueAddResponse;
+}
+
+/// `thread/queue/list`: a request from the client to the server.
+///
+/// Params: `ThreadQueueListParams`. Response: `ThreadQueueListResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadQueueList;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadQueueList {
+    const METHOD: &'static str = "thread/queue/list";
+    type Params = crate::types::ThreadQueueListParams;
+    type Response = crate::types::ThreadQueueListResponse;
+}
+
+/// `thread/queue/update`: a request from the client to the server.
+///
+/// Params: `ThreadQueueUpdateParams`. Response: `ThreadQueueUpdateResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadQueueUpdate;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadQueueUpdate {
+    const METHOD: &'static str = "thread/queue/update";
+    type Params = crate::types::ThreadQueueUpdateParams;
+    type Response = crate::types::ThreadQueueUpdateResponse;
+}
+
+/// `thread/queue/delete`: a request from the client to the server.
+///
+/// Params: `ThreadQueueDeleteParams`. Response: `ThreadQueueDeleteResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadQueueDelete;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadQueueDelete {
+    const METHOD: &'static str = "thread/queue/delete";
+    type Params = crate::types::ThreadQueueDeleteParams;
+    type Response = crate::types::ThreadQueueDeleteResponse;
+}
+
+/// `thread/queue/reorder`: a request from the client to the server.
+///
+/// Params: `ThreadQueueReorderParams`. Response: `ThreadQueueReorderResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadQueueReorder;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadQueueReorder {
+    const METHOD: &'static str = "thread/queue/reorder";
+    type Params = crate::types::ThreadQueueReorderParams;
+    type Response = crate::types::ThreadQueueReorderResponse;
+}
+
+/// `thread/queue/start`: a request from the client to the server.
+///
+/// Params: `ThreadQueueStartParams`. Response: `ThreadQueueStartResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadQueueStart;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadQueueStart {
+    const METHOD: &'static str = "thread/queue/start";
+    type Params = crate::types::ThreadQueueStartParams;
+    type Response = crate::types::ThreadQueueStartResponse;
 }
 
 /// `thread/metadata/update`: a request from the client to the server.
@@ -207,6 +427,78 @@ impl crate::ClientRequest for ThreadSectionMove {
     type Response = crate::types::ThreadSectionMoveResponse;
 }
 
+/// `thread/settings/update`: a request from the client to the server.
+///
+/// Params: `ThreadSettingsUpdateParams`. Response: `ThreadSettingsUpdateResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadSettingsUpdate;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadSettingsUpdate {
+    const METHOD: &'static str = "thread/settings/update";
+    type Params = crate::types::ThreadSettingsUpdateParams;
+    type Response = crate::types::ThreadSettingsUpdateResponse;
+}
+
+/// `thread/memoryMode/set`: a request from the client to the server.
+///
+/// Params: `ThreadMemoryModeSetParams`. Response: `ThreadMemoryModeSetResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadMemoryModeSet;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadMemoryModeSet {
+    const METHOD: &'static str = "thread/memoryMode/set";
+    type Params = crate::types::ThreadMemoryModeSetParams;
+    type Response = crate::types::ThreadMemoryModeSetResponse;
+}
+
+/// `memory/status`: a request from the client to the server.
+///
+/// Params: `MemoryStatusParams`. Response: `MemoryStatusResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MemoryStatus;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for MemoryStatus {
+    const METHOD: &'static str = "memory/status";
+    type Params = crate::types::MemoryStatusParams;
+    type Response = crate::types::MemoryStatusResponse;
+}
+
+/// `memory/reset`: a request from the client to the server.
+///
+/// Params: `()`. Response: `MemoryResetResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MemoryReset;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for MemoryReset {
+    const METHOD: &'static str = "memory/reset";
+    type Params = ();
+    type Response = crate::types::MemoryResetResponse;
+}
+
+/// `rollout/compress`: a request from the client to the server.
+///
+/// Start a best-effort background compression pass for cold local rollouts.
+///
+/// Params: `()`. Response: `RolloutCompressResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RolloutCompress;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for RolloutCompress {
+    const METHOD: &'static str = "rollout/compress";
+    type Params = ();
+    type Response = crate::types::RolloutCompressResponse;
+}
+
 /// `thread/unarchive`: a request from the client to the server.
 ///
 /// Params: `ThreadUnarchiveParams`. Response: `ThreadUnarchiveResponse`.
@@ -255,6 +547,48 @@ impl crate::ClientRequest for ThreadApproveGuardianDeniedAction {
     type Response = crate::types::ThreadApproveGuardianDeniedActionResponse;
 }
 
+/// `thread/backgroundTerminals/clean`: a request from the client to the server.
+///
+/// Params: `ThreadBackgroundTerminalsCleanParams`. Response: `ThreadBackgroundTerminalsCleanResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadBackgroundTerminalsClean;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadBackgroundTerminalsClean {
+    const METHOD: &'static str = "thread/backgroundTerminals/clean";
+    type Params = crate::types::ThreadBackgroundTerminalsCleanParams;
+    type Response = crate::types::ThreadBackgroundTerminalsCleanResponse;
+}
+
+/// `thread/backgroundTerminals/list`: a request from the client to the server.
+///
+/// Params: `ThreadBackgroundTerminalsListParams`. Response: `ThreadBackgroundTerminalsListResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadBackgroundTerminalsList;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadBackgroundTerminalsList {
+    const METHOD: &'static str = "thread/backgroundTerminals/list";
+    type Params = crate::types::ThreadBackgroundTerminalsListParams;
+    type Response = crate::types::ThreadBackgroundTerminalsListResponse;
+}
+
+/// `thread/backgroundTerminals/terminate`: a request from the client to the server.
+///
+/// Params: `ThreadBackgroundTerminalsTerminateParams`. Response: `ThreadBackgroundTerminalsTerminateResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadBackgroundTerminalsTerminate;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadBackgroundTerminalsTerminate {
+    const METHOD: &'static str = "thread/backgroundTerminals/terminate";
+    type Params = crate::types::ThreadBackgroundTerminalsTerminateParams;
+    type Response = crate::types::ThreadBackgroundTerminalsTerminateResponse;
+}
+
 /// `thread/revert`: a request from the client to the server.
 ///
 /// Params: `ThreadRevertParams`. Response: `ThreadRevertResponse`.
@@ -277,6 +611,104 @@ impl crate::ClientRequest for ThreadList {
     const METHOD: &'static str = "thread/list";
     type Params = crate::types::ThreadListParams;
     type Response = crate::types::ThreadListResponse;
+}
+
+/// `project/list`: a request from the client to the server.
+///
+/// Params: `ProjectListParams`. Response: `ProjectListResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProjectList;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProjectList {
+    const METHOD: &'static str = "project/list";
+    type Params = crate::types::ProjectListParams;
+    type Response = crate::types::ProjectListResponse;
+}
+
+/// `project/read`: a request from the client to the server.
+///
+/// Params: `ProjectReadParams`. Response: `ProjectReadResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProjectRead;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProjectRead {
+    const METHOD: &'static str = "project/read";
+    type Params = crate::types::ProjectReadParams;
+    type Response = crate::types::ProjectReadResponse;
+}
+
+/// `project/create`: a request from the client to the server.
+///
+/// Params: `ProjectCreateParams`. Response: `ProjectCreateResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProjectCreate;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProjectCreate {
+    const METHOD: &'static str = "project/create";
+    type Params = crate::types::ProjectCreateParams;
+    type Response = crate::types::ProjectCreateResponse;
+}
+
+/// `project/import`: a request from the client to the server.
+///
+/// Params: `ProjectImportParams`. Response: `ProjectImportResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProjectImport;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProjectImport {
+    const METHOD: &'static str = "project/import";
+    type Params = crate::types::ProjectImportParams;
+    type Response = crate::types::ProjectImportResponse;
+}
+
+/// `project/update`: a request from the client to the server.
+///
+/// Params: `ProjectUpdateParams`. Response: `ProjectUpdateResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProjectUpdate;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProjectUpdate {
+    const METHOD: &'static str = "project/update";
+    type Params = crate::types::ProjectUpdateParams;
+    type Response = crate::types::ProjectUpdateResponse;
+}
+
+/// `project/move`: a request from the client to the server.
+///
+/// Params: `ProjectMoveParams`. Response: `ProjectMoveResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProjectMove;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProjectMove {
+    const METHOD: &'static str = "project/move";
+    type Params = crate::types::ProjectMoveParams;
+    type Response = crate::types::ProjectMoveResponse;
+}
+
+/// `project/delete`: a request from the client to the server.
+///
+/// Params: `ProjectDeleteParams`. Response: `ProjectDeleteResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProjectDelete;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProjectDelete {
+    const METHOD: &'static str = "project/delete";
+    type Params = crate::types::ProjectDeleteParams;
+    type Response = crate::types::ProjectDeleteResponse;
 }
 
 /// `threadSection/list`: a request from the client to the server.
@@ -327,6 +759,34 @@ impl crate::ClientRequest for ThreadSectionDelete {
     type Response = crate::types::ThreadSectionDeleteResponse;
 }
 
+/// `thread/search`: a request from the client to the server.
+///
+/// Params: `ThreadSearchParams`. Response: `ThreadSearchResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadSearch;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadSearch {
+    const METHOD: &'static str = "thread/search";
+    type Params = crate::types::ThreadSearchParams;
+    type Response = crate::types::ThreadSearchResponse;
+}
+
+/// `thread/searchOccurrences`: a request from the client to the server.
+///
+/// Params: `ThreadSearchOccurrencesParams`. Response: `ThreadSearchOccurrencesResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadSearchOccurrences;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadSearchOccurrences {
+    const METHOD: &'static str = "thread/searchOccurrences";
+    type Params = crate::types::ThreadSearchOccurrencesParams;
+    type Response = crate::types::ThreadSearchOccurrencesResponse;
+}
+
 /// `thread/loaded/list`: a request from the client to the server.
 ///
 /// Params: `ThreadLoadedListParams`. Response: `ThreadLoadedListResponse`.
@@ -351,6 +811,20 @@ impl crate::ClientRequest for ThreadRead {
     type Response = crate::types::ThreadReadResponse;
 }
 
+/// `thread/readState/update`: a request from the client to the server.
+///
+/// Params: `ThreadReadStateUpdateParams`. Response: `ThreadReadStateUpdateResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadReadStateUpdate;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadReadStateUpdate {
+    const METHOD: &'static str = "thread/readState/update";
+    type Params = crate::types::ThreadReadStateUpdateParams;
+    type Response = crate::types::ThreadReadStateUpdateResponse;
+}
+
 /// `thread/turns/list`: a request from the client to the server.
 ///
 /// Params: `ThreadTurnsListParams`. Response: `ThreadTurnsListResponse`.
@@ -373,6 +847,20 @@ impl crate::ClientRequest for ThreadItemsList {
     const METHOD: &'static str = "thread/items/list";
     type Params = crate::types::ThreadItemsListParams;
     type Response = crate::types::ThreadItemsListResponse;
+}
+
+/// `thread/items/read`: a request from the client to the server.
+///
+/// Params: `ThreadItemsReadParams`. Response: `ThreadItemsReadResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadItemsRead;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadItemsRead {
+    const METHOD: &'static str = "thread/items/read";
+    type Params = crate::types::ThreadItemsReadParams;
+    type Response = crate::types::ThreadItemsReadResponse;
 }
 
 /// `thread/inject_items`: a request from the client to the server.
@@ -471,6 +959,20 @@ impl crate::ClientRequest for PluginList {
     const METHOD: &'static str = "plugin/list";
     type Params = crate::types::PluginListParams;
     type Response = crate::types::PluginListResponse;
+}
+
+/// `plugin/search`: a request from the client to the server.
+///
+/// Params: `PluginSearchParams`. Response: `PluginSearchResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PluginSearch;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for PluginSearch {
+    const METHOD: &'static str = "plugin/search";
+    type Params = crate::types::PluginSearchParams;
+    type Response = crate::types::PluginSearchResponse;
 }
 
 /// `plugin/installed`: a request from the client to the server.
@@ -773,6 +1275,20 @@ impl crate::ClientRequest for TurnStart {
     type Response = crate::types::TurnStartResponse;
 }
 
+/// `turn/settings/update`: a request from the client to the server.
+///
+/// Params: `TurnSettingsUpdateParams`. Response: `TurnSettingsUpdateResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TurnSettingsUpdate;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for TurnSettingsUpdate {
+    const METHOD: &'static str = "turn/settings/update";
+    type Params = crate::types::TurnSettingsUpdateParams;
+    type Response = crate::types::TurnSettingsUpdateResponse;
+}
+
 /// `turn/steer`: a request from the client to the server.
 ///
 /// Params: `TurnSteerParams`. Response: `TurnSteerResponse`.
@@ -795,6 +1311,104 @@ impl crate::ClientRequest for TurnInterrupt {
     const METHOD: &'static str = "turn/interrupt";
     type Params = crate::types::TurnInterruptParams;
     type Response = crate::types::TurnInterruptResponse;
+}
+
+/// `thread/realtime/start`: a request from the client to the server.
+///
+/// Params: `ThreadRealtimeStartParams`. Response: `ThreadRealtimeStartResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadRealtimeStart;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadRealtimeStart {
+    const METHOD: &'static str = "thread/realtime/start";
+    type Params = crate::types::ThreadRealtimeStartParams;
+    type Response = crate::types::ThreadRealtimeStartResponse;
+}
+
+/// `thread/realtime/appendAudio`: a request from the client to the server.
+///
+/// Params: `ThreadRealtimeAppendAudioParams`. Response: `ThreadRealtimeAppendAudioResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadRealtimeAppendAudio;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadRealtimeAppendAudio {
+    const METHOD: &'static str = "thread/realtime/appendAudio";
+    type Params = crate::types::ThreadRealtimeAppendAudioParams;
+    type Response = crate::types::ThreadRealtimeAppendAudioResponse;
+}
+
+/// `thread/realtime/appendText`: a request from the client to the server.
+///
+/// Params: `ThreadRealtimeAppendTextParams`. Response: `ThreadRealtimeAppendTextResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadRealtimeAppendText;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadRealtimeAppendText {
+    const METHOD: &'static str = "thread/realtime/appendText";
+    type Params = crate::types::ThreadRealtimeAppendTextParams;
+    type Response = crate::types::ThreadRealtimeAppendTextResponse;
+}
+
+/// `thread/realtime/appendSpeech`: a request from the client to the server.
+///
+/// Params: `ThreadRealtimeAppendSpeechParams`. Response: `ThreadRealtimeAppendSpeechResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadRealtimeAppendSpeech;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadRealtimeAppendSpeech {
+    const METHOD: &'static str = "thread/realtime/appendSpeech";
+    type Params = crate::types::ThreadRealtimeAppendSpeechParams;
+    type Response = crate::types::ThreadRealtimeAppendSpeechResponse;
+}
+
+/// `thread/realtime/stop`: a request from the client to the server.
+///
+/// Params: `ThreadRealtimeStopParams`. Response: `ThreadRealtimeStopResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadRealtimeStop;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadRealtimeStop {
+    const METHOD: &'static str = "thread/realtime/stop";
+    type Params = crate::types::ThreadRealtimeStopParams;
+    type Response = crate::types::ThreadRealtimeStopResponse;
+}
+
+/// `thread/timeline/list`: a request from the client to the server.
+///
+/// Params: `ThreadTimelineListParams`. Response: `ThreadTimelineListResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadTimelineList;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadTimelineList {
+    const METHOD: &'static str = "thread/timeline/list";
+    type Params = crate::types::ThreadTimelineListParams;
+    type Response = crate::types::ThreadTimelineListResponse;
+}
+
+/// `thread/realtime/listVoices`: a request from the client to the server.
+///
+/// Params: `ThreadRealtimeListVoicesParams`. Response: `ThreadRealtimeListVoicesResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ThreadRealtimeListVoices;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ThreadRealtimeListVoices {
+    const METHOD: &'static str = "thread/realtime/listVoices";
+    type Params = crate::types::ThreadRealtimeListVoicesParams;
+    type Response = crate::types::ThreadRealtimeListVoicesResponse;
 }
 
 /// `review/start`: a request from the client to the server.
@@ -905,6 +1519,184 @@ impl crate::ClientRequest for ExperimentalFeatureEnablementSet {
     type Response = crate::types::ExperimentalFeatureEnablementSetResponse;
 }
 
+/// `remoteControl/enable`: a request from the client to the server.
+///
+/// Params: `Option<RemoteControlEnableParams>`. Response: `RemoteControlEnableResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RemoteControlEnable;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for RemoteControlEnable {
+    const METHOD: &'static str = "remoteControl/enable";
+    type Params = Option<crate::types::RemoteControlEnableParams>;
+    type Response = crate::types::RemoteControlEnableResponse;
+}
+
+/// `remoteControl/disable`: a request from the client to the server.
+///
+/// Params: `Option<RemoteControlDisableParams>`. Response: `RemoteControlDisableResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RemoteControlDisable;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for RemoteControlDisable {
+    const METHOD: &'static str = "remoteControl/disable";
+    type Params = Option<crate::types::RemoteControlDisableParams>;
+    type Response = crate::types::RemoteControlDisableResponse;
+}
+
+/// `remoteControl/status/read`: a request from the client to the server.
+///
+/// Params: `()`. Response: `RemoteControlStatusReadResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RemoteControlStatusRead;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for RemoteControlStatusRead {
+    const METHOD: &'static str = "remoteControl/status/read";
+    type Params = ();
+    type Response = crate::types::RemoteControlStatusReadResponse;
+}
+
+/// `remoteControl/pairing/start`: a request from the client to the server.
+///
+/// Params: `RemoteControlPairingStartParams`. Response: `RemoteControlPairingStartResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RemoteControlPairingStart;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for RemoteControlPairingStart {
+    const METHOD: &'static str = "remoteControl/pairing/start";
+    type Params = crate::types::RemoteControlPairingStartParams;
+    type Response = crate::types::RemoteControlPairingStartResponse;
+}
+
+/// `remoteControl/pairing/status`: a request from the client to the server.
+///
+/// Params: `RemoteControlPairingStatusParams`. Response: `RemoteControlPairingStatusResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RemoteControlPairingStatus;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for RemoteControlPairingStatus {
+    const METHOD: &'static str = "remoteControl/pairing/status";
+    type Params = crate::types::RemoteControlPairingStatusParams;
+    type Response = crate::types::RemoteControlPairingStatusResponse;
+}
+
+/// `remoteControl/client/list`: a request from the client to the server.
+///
+/// Params: `RemoteControlClientsListParams`. Response: `RemoteControlClientsListResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RemoteControlClientList;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for RemoteControlClientList {
+    const METHOD: &'static str = "remoteControl/client/list";
+    type Params = crate::types::RemoteControlClientsListParams;
+    type Response = crate::types::RemoteControlClientsListResponse;
+}
+
+/// `remoteControl/client/revoke`: a request from the client to the server.
+///
+/// Params: `RemoteControlClientsRevokeParams`. Response: `RemoteControlClientsRevokeResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RemoteControlClientRevoke;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for RemoteControlClientRevoke {
+    const METHOD: &'static str = "remoteControl/client/revoke";
+    type Params = crate::types::RemoteControlClientsRevokeParams;
+    type Response = crate::types::RemoteControlClientsRevokeResponse;
+}
+
+/// `collaborationMode/list`: a request from the client to the server.
+///
+/// Lists collaboration mode presets.
+///
+/// Params: `CollaborationModeListParams`. Response: `CollaborationModeListResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CollaborationModeList;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for CollaborationModeList {
+    const METHOD: &'static str = "collaborationMode/list";
+    type Params = crate::types::CollaborationModeListParams;
+    type Response = crate::types::CollaborationModeListResponse;
+}
+
+/// `mock/experimentalMethod`: a request from the client to the server.
+///
+/// Test-only method used to validate experimental gating.
+///
+/// Params: `MockExperimentalMethodParams`. Response: `MockExperimentalMethodResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct MockExperimentalMethod;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for MockExperimentalMethod {
+    const METHOD: &'static str = "mock/experimentalMethod";
+    type Params = crate::types::MockExperimentalMethodParams;
+    type Response = crate::types::MockExperimentalMethodResponse;
+}
+
+/// `environment/add`: a request from the client to the server.
+///
+/// Adds or replaces a remote environment by id for later selection.
+///
+/// Params: `EnvironmentAddParams`. Response: `EnvironmentAddResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct EnvironmentAdd;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for EnvironmentAdd {
+    const METHOD: &'static str = "environment/add";
+    type Params = crate::types::EnvironmentAddParams;
+    type Response = crate::types::EnvironmentAddResponse;
+}
+
+/// `environment/info`: a request from the client to the server.
+///
+/// Reads information from a configured execution environment.
+///
+/// Params: `EnvironmentInfoParams`. Response: `EnvironmentInfoResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct EnvironmentInfo;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for EnvironmentInfo {
+    const METHOD: &'static str = "environment/info";
+    type Params = crate::types::EnvironmentInfoParams;
+    type Response = crate::types::EnvironmentInfoResponse;
+}
+
+/// `environment/status`: a request from the client to the server.
+///
+/// Reads the current status of a configured execution environment.
+///
+/// Params: `EnvironmentStatusParams`. Response: `EnvironmentStatusResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct EnvironmentStatus;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for EnvironmentStatus {
+    const METHOD: &'static str = "environment/status";
+    type Params = crate::types::EnvironmentStatusParams;
+    type Response = crate::types::EnvironmentStatusResponse;
+}
+
 /// `mcpServer/oauth/login`: a request from the client to the server.
 ///
 /// Params: `McpServerOauthLoginParams`. Response: `McpServerOauthLoginResponse`.
@@ -953,6 +1745,34 @@ impl crate::ClientRequest for McpServerResourceRead {
     type Response = crate::types::McpResourceReadResponse;
 }
 
+/// `mcpServer/event/stream/start`: a request from the client to the server.
+///
+/// Params: `McpServerEventStreamStartParams`. Response: `McpServerEventStreamStartResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct McpServerEventStreamStart;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for McpServerEventStreamStart {
+    const METHOD: &'static str = "mcpServer/event/stream/start";
+    type Params = crate::types::McpServerEventStreamStartParams;
+    type Response = crate::types::McpServerEventStreamStartResponse;
+}
+
+/// `mcpServer/event/stream/stop`: a request from the client to the server.
+///
+/// Params: `McpServerEventStreamStopParams`. Response: `McpServerEventStreamStopResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct McpServerEventStreamStop;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for McpServerEventStreamStop {
+    const METHOD: &'static str = "mcpServer/event/stream/stop";
+    type Params = crate::types::McpServerEventStreamStopParams;
+    type Response = crate::types::McpServerEventStreamStopResponse;
+}
+
 /// `mcpServer/tool/call`: a request from the client to the server.
 ///
 /// Params: `McpServerToolCallParams`. Response: `McpServerToolCallResponse`.
@@ -999,6 +1819,48 @@ impl crate::ClientRequest for AccountLoginStart {
     const METHOD: &'static str = "account/login/start";
     type Params = crate::types::LoginAccountParams;
     type Response = crate::types::LoginAccountResponse;
+}
+
+/// `account/bedrock/discover`: a request from the client to the server.
+///
+/// Params: `BedrockDiscoverParams`. Response: `BedrockDiscoverResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AccountBedrockDiscover;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for AccountBedrockDiscover {
+    const METHOD: &'static str = "account/bedrock/discover";
+    type Params = crate::types::BedrockDiscoverParams;
+    type Response = crate::types::BedrockDiscoverResponse;
+}
+
+/// `account/bedrock/setup`: a request from the client to the server.
+///
+/// Params: `BedrockSetupParams`. Response: `BedrockSetupResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AccountBedrockSetup;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for AccountBedrockSetup {
+    const METHOD: &'static str = "account/bedrock/setup";
+    type Params = crate::types::BedrockSetupParams;
+    type Response = crate::types::BedrockSetupResponse;
+}
+
+/// `account/bedrock/checkGovCloudRequirements`: a request from the client to the server.
+///
+/// Params: `BedrockCheckGovCloudRequirementsParams`. Response: `BedrockCheckGovCloudRequirementsResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct AccountBedrockCheckGovCloudRequirements;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for AccountBedrockCheckGovCloudRequirements {
+    const METHOD: &'static str = "account/bedrock/checkGovCloudRequirements";
+    type Params = crate::types::BedrockCheckGovCloudRequirementsParams;
+    type Response = crate::types::BedrockCheckGovCloudRequirementsResponse;
 }
 
 /// `account/login/cancel`: a request from the client to the server.
@@ -1153,6 +2015,70 @@ impl crate::ClientRequest for CommandExecResize {
     type Response = crate::types::CommandExecResizeResponse;
 }
 
+/// `process/spawn`: a request from the client to the server.
+///
+/// Spawn a standalone process (argv vector) without a Codex sandbox.
+///
+/// Params: `ProcessSpawnParams`. Response: `ProcessSpawnResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProcessSpawn;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProcessSpawn {
+    const METHOD: &'static str = "process/spawn";
+    type Params = crate::types::ProcessSpawnParams;
+    type Response = crate::types::ProcessSpawnResponse;
+}
+
+/// `process/writeStdin`: a request from the client to the server.
+///
+/// Write stdin bytes to a running `process/spawn` session or close stdin.
+///
+/// Params: `ProcessWriteStdinParams`. Response: `ProcessWriteStdinResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProcessWriteStdin;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProcessWriteStdin {
+    const METHOD: &'static str = "process/writeStdin";
+    type Params = crate::types::ProcessWriteStdinParams;
+    type Response = crate::types::ProcessWriteStdinResponse;
+}
+
+/// `process/kill`: a request from the client to the server.
+///
+/// Terminate a running `process/spawn` session by client-supplied `processHandle`.
+///
+/// Params: `ProcessKillParams`. Response: `ProcessKillResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProcessKill;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProcessKill {
+    const METHOD: &'static str = "process/kill";
+    type Params = crate::types::ProcessKillParams;
+    type Response = crate::types::ProcessKillResponse;
+}
+
+/// `process/resizePty`: a request from the client to the server.
+///
+/// Resize a running PTY-backed `process/spawn` session by client-supplied `processHandle`.
+///
+/// Params: `ProcessResizePtyParams`. Response: `ProcessResizePtyResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ProcessResizePty;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for ProcessResizePty {
+    const METHOD: &'static str = "process/resizePty";
+    type Params = crate::types::ProcessResizePtyParams;
+    type Response = crate::types::ProcessResizePtyResponse;
+}
+
 /// `config/read`: a request from the client to the server.
 ///
 /// Params: `ConfigReadParams`. Response: `ConfigReadResponse`.
@@ -1273,12 +2199,90 @@ impl crate::ClientRequest for FuzzyFileSearch {
     type Response = crate::types::FuzzyFileSearchResponse;
 }
 
+/// `fuzzyFileSearch/sessionStart`: a request from the client to the server.
+///
+/// Params: `FuzzyFileSearchSessionStartParams`. Response: `FuzzyFileSearchSessionStartResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FuzzyFileSearchSessionStart;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for FuzzyFileSearchSessionStart {
+    const METHOD: &'static str = "fuzzyFileSearch/sessionStart";
+    type Params = crate::types::FuzzyFileSearchSessionStartParams;
+    type Response = crate::types::FuzzyFileSearchSessionStartResponse;
+}
+
+/// `fuzzyFileSearch/sessionUpdate`: a request from the client to the server.
+///
+/// Params: `FuzzyFileSearchSessionUpdateParams`. Response: `FuzzyFileSearchSessionUpdateResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FuzzyFileSearchSessionUpdate;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for FuzzyFileSearchSessionUpdate {
+    const METHOD: &'static str = "fuzzyFileSearch/sessionUpdate";
+    type Params = crate::types::FuzzyFileSearchSessionUpdateParams;
+    type Response = crate::types::FuzzyFileSearchSessionUpdateResponse;
+}
+
+/// `fuzzyFileSearch/sessionStop`: a request from the client to the server.
+///
+/// Params: `FuzzyFileSearchSessionStopParams`. Response: `FuzzyFileSearchSessionStopResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FuzzyFileSearchSessionStop;
+
+#[cfg(feature = "experimental")]
+impl crate::ClientRequest for FuzzyFileSearchSessionStop {
+    const METHOD: &'static str = "fuzzyFileSearch/sessionStop";
+    type Params = crate::types::FuzzyFileSearchSessionStopParams;
+    type Response = crate::types::FuzzyFileSearchSessionStopResponse;
+}
+
 /// Every client request of the schema, in schema order.
 pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
     crate::MethodInfo {
         method: "initialize",
         params_type: "InitializeParams",
         response_type: Some("InitializeResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "server/diagnostics",
+        params_type: "ServerDiagnosticsParams",
+        response_type: Some("ServerDiagnosticsResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "userVerification/status",
+        params_type: "UserVerificationStatusParams",
+        response_type: Some("UserVerificationStatusResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "userVerification/enroll",
+        params_type: "UserVerificationEnrollParams",
+        response_type: Some("UserVerificationEnrollResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "userVerification/delete",
+        params_type: "UserVerificationDeleteParams",
+        response_type: Some("UserVerificationDeleteResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "userVerification/verify",
+        params_type: "UserVerificationVerifyParams",
+        response_type: Some("UserVerificationVerifyResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "userVerification/cancel",
+        params_type: "UserVerificationCancelParams",
+        response_type: Some("UserVerificationCancelResponse"),
     },
     crate::MethodInfo {
         method: "thread/start",
@@ -1310,10 +2314,28 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "ThreadUnsubscribeParams",
         response_type: Some("ThreadUnsubscribeResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/increment_elicitation",
+        params_type: "ThreadIncrementElicitationParams",
+        response_type: Some("ThreadIncrementElicitationResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/decrement_elicitation",
+        params_type: "ThreadDecrementElicitationParams",
+        response_type: Some("ThreadDecrementElicitationResponse"),
+    },
     crate::MethodInfo {
         method: "thread/name/set",
         params_type: "ThreadSetNameParams",
         response_type: Some("ThreadSetNameResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/prediction/request",
+        params_type: "ThreadPredictionRequestParams",
+        response_type: Some("ThreadPredictionRequestResponse"),
     },
     crate::MethodInfo {
         method: "thread/goal/set",
@@ -1329,6 +2351,42 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         method: "thread/goal/clear",
         params_type: "ThreadGoalClearParams",
         response_type: Some("ThreadGoalClearResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/queue/add",
+        params_type: "ThreadQueueAddParams",
+        response_type: Some("ThreadQueueAddResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/queue/list",
+        params_type: "ThreadQueueListParams",
+        response_type: Some("ThreadQueueListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/queue/update",
+        params_type: "ThreadQueueUpdateParams",
+        response_type: Some("ThreadQueueUpdateResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/queue/delete",
+        params_type: "ThreadQueueDeleteParams",
+        response_type: Some("ThreadQueueDeleteResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/queue/reorder",
+        params_type: "ThreadQueueReorderParams",
+        response_type: Some("ThreadQueueReorderResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/queue/start",
+        params_type: "ThreadQueueStartParams",
+        response_type: Some("ThreadQueueStartResponse"),
     },
     crate::MethodInfo {
         method: "thread/metadata/update",
@@ -1360,6 +2418,36 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "ThreadSectionMoveParams",
         response_type: Some("ThreadSectionMoveResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/settings/update",
+        params_type: "ThreadSettingsUpdateParams",
+        response_type: Some("ThreadSettingsUpdateResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/memoryMode/set",
+        params_type: "ThreadMemoryModeSetParams",
+        response_type: Some("ThreadMemoryModeSetResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "memory/status",
+        params_type: "MemoryStatusParams",
+        response_type: Some("MemoryStatusResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "memory/reset",
+        params_type: "()",
+        response_type: Some("MemoryResetResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "rollout/compress",
+        params_type: "()",
+        response_type: Some("RolloutCompressResponse"),
+    },
     crate::MethodInfo {
         method: "thread/unarchive",
         params_type: "ThreadUnarchiveParams",
@@ -1380,6 +2468,24 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "ThreadApproveGuardianDeniedActionParams",
         response_type: Some("ThreadApproveGuardianDeniedActionResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/backgroundTerminals/clean",
+        params_type: "ThreadBackgroundTerminalsCleanParams",
+        response_type: Some("ThreadBackgroundTerminalsCleanResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/backgroundTerminals/list",
+        params_type: "ThreadBackgroundTerminalsListParams",
+        response_type: Some("ThreadBackgroundTerminalsListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/backgroundTerminals/terminate",
+        params_type: "ThreadBackgroundTerminalsTerminateParams",
+        response_type: Some("ThreadBackgroundTerminalsTerminateResponse"),
+    },
     crate::MethodInfo {
         method: "thread/revert",
         params_type: "ThreadRevertParams",
@@ -1389,6 +2495,48 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         method: "thread/list",
         params_type: "ThreadListParams",
         response_type: Some("ThreadListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "project/list",
+        params_type: "ProjectListParams",
+        response_type: Some("ProjectListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "project/read",
+        params_type: "ProjectReadParams",
+        response_type: Some("ProjectReadResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "project/create",
+        params_type: "ProjectCreateParams",
+        response_type: Some("ProjectCreateResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "project/import",
+        params_type: "ProjectImportParams",
+        response_type: Some("ProjectImportResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "project/update",
+        params_type: "ProjectUpdateParams",
+        response_type: Some("ProjectUpdateResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "project/move",
+        params_type: "ProjectMoveParams",
+        response_type: Some("ProjectMoveResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "project/delete",
+        params_type: "ProjectDeleteParams",
+        response_type: Some("ProjectDeleteResponse"),
     },
     crate::MethodInfo {
         method: "threadSection/list",
@@ -1410,6 +2558,18 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "ThreadSectionDeleteParams",
         response_type: Some("ThreadSectionDeleteResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/search",
+        params_type: "ThreadSearchParams",
+        response_type: Some("ThreadSearchResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/searchOccurrences",
+        params_type: "ThreadSearchOccurrencesParams",
+        response_type: Some("ThreadSearchOccurrencesResponse"),
+    },
     crate::MethodInfo {
         method: "thread/loaded/list",
         params_type: "ThreadLoadedListParams",
@@ -1420,6 +2580,12 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "ThreadReadParams",
         response_type: Some("ThreadReadResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/readState/update",
+        params_type: "ThreadReadStateUpdateParams",
+        response_type: Some("ThreadReadStateUpdateResponse"),
+    },
     crate::MethodInfo {
         method: "thread/turns/list",
         params_type: "ThreadTurnsListParams",
@@ -1429,6 +2595,12 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         method: "thread/items/list",
         params_type: "ThreadItemsListParams",
         response_type: Some("ThreadItemsListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/items/read",
+        params_type: "ThreadItemsReadParams",
+        response_type: Some("ThreadItemsReadResponse"),
     },
     crate::MethodInfo {
         method: "thread/inject_items",
@@ -1469,6 +2641,12 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         method: "plugin/list",
         params_type: "PluginListParams",
         response_type: Some("PluginListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "plugin/search",
+        params_type: "PluginSearchParams",
+        response_type: Some("PluginSearchResponse"),
     },
     crate::MethodInfo {
         method: "plugin/installed",
@@ -1595,6 +2773,12 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "TurnStartParams",
         response_type: Some("TurnStartResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "turn/settings/update",
+        params_type: "TurnSettingsUpdateParams",
+        response_type: Some("TurnSettingsUpdateResponse"),
+    },
     crate::MethodInfo {
         method: "turn/steer",
         params_type: "TurnSteerParams",
@@ -1604,6 +2788,48 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         method: "turn/interrupt",
         params_type: "TurnInterruptParams",
         response_type: Some("TurnInterruptResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/realtime/start",
+        params_type: "ThreadRealtimeStartParams",
+        response_type: Some("ThreadRealtimeStartResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/realtime/appendAudio",
+        params_type: "ThreadRealtimeAppendAudioParams",
+        response_type: Some("ThreadRealtimeAppendAudioResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/realtime/appendText",
+        params_type: "ThreadRealtimeAppendTextParams",
+        response_type: Some("ThreadRealtimeAppendTextResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/realtime/appendSpeech",
+        params_type: "ThreadRealtimeAppendSpeechParams",
+        response_type: Some("ThreadRealtimeAppendSpeechResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/realtime/stop",
+        params_type: "ThreadRealtimeStopParams",
+        response_type: Some("ThreadRealtimeStopResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/timeline/list",
+        params_type: "ThreadTimelineListParams",
+        response_type: Some("ThreadTimelineListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "thread/realtime/listVoices",
+        params_type: "ThreadRealtimeListVoicesParams",
+        response_type: Some("ThreadRealtimeListVoicesResponse"),
     },
     crate::MethodInfo {
         method: "review/start",
@@ -1650,6 +2876,78 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "ExperimentalFeatureEnablementSetParams",
         response_type: Some("ExperimentalFeatureEnablementSetResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "remoteControl/enable",
+        params_type: "Option<RemoteControlEnableParams>",
+        response_type: Some("RemoteControlEnableResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "remoteControl/disable",
+        params_type: "Option<RemoteControlDisableParams>",
+        response_type: Some("RemoteControlDisableResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "remoteControl/status/read",
+        params_type: "()",
+        response_type: Some("RemoteControlStatusReadResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "remoteControl/pairing/start",
+        params_type: "RemoteControlPairingStartParams",
+        response_type: Some("RemoteControlPairingStartResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "remoteControl/pairing/status",
+        params_type: "RemoteControlPairingStatusParams",
+        response_type: Some("RemoteControlPairingStatusResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "remoteControl/client/list",
+        params_type: "RemoteControlClientsListParams",
+        response_type: Some("RemoteControlClientsListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "remoteControl/client/revoke",
+        params_type: "RemoteControlClientsRevokeParams",
+        response_type: Some("RemoteControlClientsRevokeResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "collaborationMode/list",
+        params_type: "CollaborationModeListParams",
+        response_type: Some("CollaborationModeListResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "mock/experimentalMethod",
+        params_type: "MockExperimentalMethodParams",
+        response_type: Some("MockExperimentalMethodResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "environment/add",
+        params_type: "EnvironmentAddParams",
+        response_type: Some("EnvironmentAddResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "environment/info",
+        params_type: "EnvironmentInfoParams",
+        response_type: Some("EnvironmentInfoResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "environment/status",
+        params_type: "EnvironmentStatusParams",
+        response_type: Some("EnvironmentStatusResponse"),
+    },
     crate::MethodInfo {
         method: "mcpServer/oauth/login",
         params_type: "McpServerOauthLoginParams",
@@ -1670,6 +2968,18 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "McpResourceReadParams",
         response_type: Some("McpResourceReadResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "mcpServer/event/stream/start",
+        params_type: "McpServerEventStreamStartParams",
+        response_type: Some("McpServerEventStreamStartResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "mcpServer/event/stream/stop",
+        params_type: "McpServerEventStreamStopParams",
+        response_type: Some("McpServerEventStreamStopResponse"),
+    },
     crate::MethodInfo {
         method: "mcpServer/tool/call",
         params_type: "McpServerToolCallParams",
@@ -1689,6 +2999,24 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         method: "account/login/start",
         params_type: "LoginAccountParams",
         response_type: Some("LoginAccountResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "account/bedrock/discover",
+        params_type: "BedrockDiscoverParams",
+        response_type: Some("BedrockDiscoverResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "account/bedrock/setup",
+        params_type: "BedrockSetupParams",
+        response_type: Some("BedrockSetupResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "account/bedrock/checkGovCloudRequirements",
+        params_type: "BedrockCheckGovCloudRequirementsParams",
+        response_type: Some("BedrockCheckGovCloudRequirementsResponse"),
     },
     crate::MethodInfo {
         method: "account/login/cancel",
@@ -1750,6 +3078,30 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         params_type: "CommandExecResizeParams",
         response_type: Some("CommandExecResizeResponse"),
     },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "process/spawn",
+        params_type: "ProcessSpawnParams",
+        response_type: Some("ProcessSpawnResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "process/writeStdin",
+        params_type: "ProcessWriteStdinParams",
+        response_type: Some("ProcessWriteStdinResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "process/kill",
+        params_type: "ProcessKillParams",
+        response_type: Some("ProcessKillResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "process/resizePty",
+        params_type: "ProcessResizePtyParams",
+        response_type: Some("ProcessResizePtyResponse"),
+    },
     crate::MethodInfo {
         method: "config/read",
         params_type: "ConfigReadParams",
@@ -1799,5 +3151,23 @@ pub const CLIENT_REQUESTS: &[crate::MethodInfo] = &[
         method: "fuzzyFileSearch",
         params_type: "FuzzyFileSearchParams",
         response_type: Some("FuzzyFileSearchResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "fuzzyFileSearch/sessionStart",
+        params_type: "FuzzyFileSearchSessionStartParams",
+        response_type: Some("FuzzyFileSearchSessionStartResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "fuzzyFileSearch/sessionUpdate",
+        params_type: "FuzzyFileSearchSessionUpdateParams",
+        response_type: Some("FuzzyFileSearchSessionUpdateResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "fuzzyFileSearch/sessionStop",
+        params_type: "FuzzyFileSearchSessionStopParams",
+        response_type: Some("FuzzyFileSearchSessionStopResponse"),
     },
 ];

@@ -114,6 +114,22 @@ impl crate::ServerRequestMethod for AttestationGenerate {
     type Response = crate::types::AttestationGenerateResponse;
 }
 
+/// `currentTime/read`: a request from the server to the client.
+///
+/// Read the current time from an external clock owned by the client.
+///
+/// Params: `CurrentTimeReadParams`. Response: `CurrentTimeReadResponse`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CurrentTimeRead;
+
+#[cfg(feature = "experimental")]
+impl crate::ServerRequestMethod for CurrentTimeRead {
+    const METHOD: &'static str = "currentTime/read";
+    type Params = crate::types::CurrentTimeReadParams;
+    type Response = crate::types::CurrentTimeReadResponse;
+}
+
 /// `applyPatchApproval`: a request from the server to the client.
 ///
 /// DEPRECATED APIs below Request to approve a patch. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage).
@@ -175,6 +191,11 @@ pub enum ServerRequest {
     ///
     /// Generate a fresh upstream attestation result on demand.
     AttestationGenerate(crate::types::AttestationGenerateParams),
+    /// `currentTime/read`.
+    ///
+    /// Read the current time from an external clock owned by the client.
+    #[cfg(feature = "experimental")]
+    CurrentTimeRead(crate::types::CurrentTimeReadParams),
     /// `applyPatchApproval`.
     ///
     /// DEPRECATED APIs below Request to approve a patch. This request is used for Turns started via the legacy APIs (i.e. SendUserTurn, SendUserMessage).
@@ -222,6 +243,8 @@ impl ServerRequest {
             "attestation/generate" => {
                 Self::AttestationGenerate(serde_json::from_str(params.get())?)
             }
+            #[cfg(feature = "experimental")]
+            "currentTime/read" => Self::CurrentTimeRead(serde_json::from_str(params.get())?),
             "applyPatchApproval" => Self::ApplyPatchApproval(serde_json::from_str(params.get())?),
             "execCommandApproval" => Self::ExecCommandApproval(serde_json::from_str(params.get())?),
             _ => Self::Unknown {
@@ -242,6 +265,8 @@ impl ServerRequest {
             Self::ItemToolCall(_) => "item/tool/call",
             Self::AccountChatgptAuthTokensRefresh(_) => "account/chatgptAuthTokens/refresh",
             Self::AttestationGenerate(_) => "attestation/generate",
+            #[cfg(feature = "experimental")]
+            Self::CurrentTimeRead(_) => "currentTime/read",
             Self::ApplyPatchApproval(_) => "applyPatchApproval",
             Self::ExecCommandApproval(_) => "execCommandApproval",
             Self::Unknown { method, .. } => method,
@@ -271,6 +296,8 @@ impl serde::Serialize for ServerRequest {
                 state.serialize_field("params", params)?
             }
             Self::AttestationGenerate(params) => state.serialize_field("params", params)?,
+            #[cfg(feature = "experimental")]
+            Self::CurrentTimeRead(params) => state.serialize_field("params", params)?,
             Self::ApplyPatchApproval(params) => state.serialize_field("params", params)?,
             Self::ExecCommandApproval(params) => state.serialize_field("params", params)?,
             Self::Unknown { params, .. } => state.serialize_field("params", params)?,
@@ -335,6 +362,12 @@ pub const SERVER_REQUESTS: &[crate::MethodInfo] = &[
         method: "attestation/generate",
         params_type: "AttestationGenerateParams",
         response_type: Some("AttestationGenerateResponse"),
+    },
+    #[cfg(feature = "experimental")]
+    crate::MethodInfo {
+        method: "currentTime/read",
+        params_type: "CurrentTimeReadParams",
+        response_type: Some("CurrentTimeReadResponse"),
     },
     crate::MethodInfo {
         method: "applyPatchApproval",

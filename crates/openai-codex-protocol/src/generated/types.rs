@@ -1370,6 +1370,156 @@ pub struct AutoReviewRequirements {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `AwsCredentialType` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AwsCredentialType {
+    /// `accessKeys`.
+    #[serde(rename = "accessKeys")]
+    AccessKeys,
+    /// `bedrockApiKey`.
+    #[serde(rename = "bedrockApiKey")]
+    BedrockApiKey,
+    /// A value this version of the protocol does not know, kept as sent.
+    #[serde(untagged)]
+    Unknown(String),
+}
+#[cfg(feature = "experimental")]
+impl AwsCredentialType {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::AccessKeys => "accessKeys",
+            Self::BedrockApiKey => "bedrockApiKey",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+
+/// The `BedrockAwsProfile` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BedrockAwsProfile {
+    /// The `name` field.
+    pub name: String,
+    /// The `region` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `BedrockCheckGovCloudRequirementsParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BedrockCheckGovCloudRequirementsParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Advisory check of the current Bedrock configuration after login or setup.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BedrockCheckGovCloudRequirementsResponse {
+    /// Whether the active Bedrock authentication resolves to a GovCloud region.
+    #[serde(rename = "isGovCloud")]
+    pub is_gov_cloud: bool,
+    /// Whether GovCloud is selected and the managed requirements miss the baseline. A false value is not a general certification of the network configuration.
+    #[serde(rename = "shouldWarn")]
+    pub should_warn: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `BedrockDiscoverParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BedrockDiscoverParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `BedrockDiscoverResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BedrockDiscoverResponse {
+    /// The `environmentCredentials` field.
+    #[serde(rename = "environmentCredentials")]
+    pub environment_credentials: Vec<BedrockEnvironmentCredential>,
+    /// The `profiles` field.
+    pub profiles: Vec<BedrockAwsProfile>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `BedrockEnvironmentCredential` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BedrockEnvironmentCredential {
+    /// The `region` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The `type` field.
+    pub r#type: AwsCredentialType,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `BedrockSetupParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum BedrockSetupParams {
+    /// The `profile` variant of [`BedrockSetupParams`].
+    #[serde(rename = "profile")]
+    Profile(ProfileBedrockSetupParams),
+    /// The `environment` variant of [`BedrockSetupParams`].
+    #[serde(rename = "environment")]
+    Environment(EnvironmentBedrockSetupParams),
+    /// A variant this version of the protocol does not know (or one whose fields do not match the schema), kept as the raw object including `type`.
+    #[serde(untagged)]
+    Unknown(serde_json::Value),
+}
+
+/// The `profile` variant of [`BedrockSetupParams`].
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileBedrockSetupParams {
+    /// The `profile` field.
+    pub profile: String,
+    /// The `region` field.
+    pub region: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `environment` variant of [`BedrockSetupParams`].
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentBedrockSetupParams {
+    /// The `region` field.
+    pub region: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `BedrockSetupResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BedrockSetupResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `BrowserUseAccessApprovalLifetime` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum BrowserUseAccessApprovalLifetime {
@@ -2063,6 +2213,26 @@ pub struct CollaborationMode {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// EXPERIMENTAL - list collaboration mode presets.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CollaborationModeListParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - collaboration mode presets response.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollaborationModeListResponse {
+    /// The `data` field.
+    pub data: Vec<CollaborationModeMask>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// EXPERIMENTAL - collaboration mode preset metadata for clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CollaborationModeMask {
@@ -2240,6 +2410,16 @@ pub struct CommandExecParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub output_bytes_cap: Option<u64>,
+    /// Optional active permissions profile id for this command.
+    ///
+    /// Defaults to the user's configured permissions when omitted. Cannot be combined with `sandboxPolicy`.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "permissionProfile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub permission_profile: Option<String>,
     /// Optional client-supplied, connection-scoped process id.
     ///
     /// Required for `tty`, `streamStdin`, `streamStdoutStderr`, and follow-up `command/exec/write`, `command/exec/resize`, and `command/exec/terminate` calls. When omitted, buffered execution gets an internal id that is not exposed to the client.
@@ -2483,6 +2663,14 @@ pub struct CommandExecutionOutputDeltaNotification {
 /// The `CommandExecutionRequestApprovalParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandExecutionRequestApprovalParams {
+    /// Optional additional permissions requested for this command.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "additionalPermissions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub additional_permissions: Option<AdditionalPermissionProfile>,
     /// Unique identifier for this specific approval callback.
     ///
     /// For regular shell/unified_exec approvals, this is null.
@@ -2494,6 +2682,14 @@ pub struct CommandExecutionRequestApprovalParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub approval_id: Option<String>,
+    /// Ordered list of decisions the client may present for this prompt.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "availableDecisions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub available_decisions: Option<Vec<CommandExecutionApprovalDecision>>,
     /// The command to be executed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
@@ -2798,6 +2994,10 @@ pub struct Config {
     /// [UNSTABLE] Optional default for where approval requests are routed for review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvals_reviewer: Option<ApprovalsReviewer>,
+    /// The `apps` field.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps: Option<AppsConfig>,
     /// The `browser_use` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser_use: Option<BrowserUseConfig>,
@@ -3160,6 +3360,14 @@ pub struct ConfigRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub allowed_approval_policies: Option<Vec<AskForApproval>>,
+    /// The `allowedApprovalsReviewers` field.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "allowedApprovalsReviewers",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_approvals_reviewers: Option<Vec<ApprovalsReviewer>>,
     /// Effective login methods after managed, forced-login, and workspace restrictions. An empty list permits no login method. Older servers may omit this field.
     #[serde(
         rename = "allowedLoginMethods",
@@ -3195,6 +3403,10 @@ pub struct ConfigRequirements {
         skip_serializing_if = "Option::is_none"
     )]
     pub allowed_windows_sandbox_implementations: Option<Vec<WindowsSandboxImplementation>>,
+    /// The `application` field.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<ApplicationRequirements>,
     /// The `autoReview` field.
     #[serde(
         rename = "autoReview",
@@ -3261,6 +3473,10 @@ pub struct ConfigRequirements {
     /// The `feedback` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<FeedbackRequirements>,
+    /// The `hooks` field.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<ManagedHooksRequirements>,
     /// The `inAppBrowser` field.
     #[serde(
         rename = "inAppBrowser",
@@ -3295,6 +3511,10 @@ pub struct ConfigRequirements {
     /// The `models` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub models: Option<ModelsRequirements>,
+    /// The `network` field.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkRequirements>,
     /// The `sqliteHome` field.
     #[serde(
         rename = "sqliteHome",
@@ -3771,6 +3991,30 @@ pub struct CreditsSnapshot {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `CurrentTimeReadParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurrentTimeReadParams {
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `CurrentTimeReadResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurrentTimeReadResponse {
+    /// Current time as whole Unix seconds.
+    #[serde(rename = "currentTimeAt")]
+    pub current_time_at: i64,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// Requested cyber treatment for an OpenAI model turn. Authorization and model-tier restrictions remain server-owned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CyberAccessProgram {
@@ -4042,6 +4286,54 @@ pub struct NamespaceDynamicToolSpec {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `EnvironmentAddParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentAddParams {
+    /// Optional raw bearer token for executor authentication, including reconnects. Requires a secure transport or a loopback destination.
+    #[serde(
+        rename = "authBearerToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auth_bearer_token: Option<String>,
+    /// Optional WebSocket connection timeout. The server default applies when omitted.
+    #[serde(
+        rename = "connectTimeoutMs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub connect_timeout_ms: Option<u64>,
+    /// The `environmentId` field.
+    #[serde(rename = "environmentId")]
+    pub environment_id: String,
+    /// The `execServerUrl` field.
+    #[serde(rename = "execServerUrl")]
+    pub exec_server_url: String,
+    /// Required skills supplied by this environment, checked before model inference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<EnvironmentSkillsParams>,
+    /// Optional X-Request-ID for the direct WebSocket upgrade, including reconnects. Requires a secure transport or a loopback destination.
+    #[serde(
+        rename = "websocketRequestId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub websocket_request_id: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `EnvironmentAddResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EnvironmentAddResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `EnvironmentConnectionNotification` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvironmentConnectionNotification {
@@ -4056,12 +4348,113 @@ pub struct EnvironmentConnectionNotification {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `EnvironmentInfoParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentInfoParams {
+    /// The `environmentId` field.
+    #[serde(rename = "environmentId")]
+    pub environment_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `EnvironmentInfoResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentInfoResponse {
+    /// Default working directory reported by the environment, as a canonical file URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathUri>,
+    /// The `shell` field.
+    pub shell: EnvironmentShellInfo,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `EnvironmentShellInfo` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentShellInfo {
+    /// Stable shell name, for example `zsh`, `bash`, `powershell`, `sh`, or `cmd`.
+    pub name: String,
+    /// Target-native shell executable path or command name.
+    pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `EnvironmentSkillsParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EnvironmentSkillsParams {
     /// Exact catalog names that must be available from this environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Current status observed by app-server without starting or recovering an environment.
+///
+/// For a currently ready remote environment, app-server asks the existing exec-server connection for `environment/status` without allowing recovery.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EnvironmentStatusKind {
+    /// The environment is local, or an already-connected remote exec-server answered `environment/status` over its existing initialized connection.
+    #[serde(rename = "ready")]
+    Ready,
+    /// The configured environment has no ready connection and no observed connection failure. This includes lazy environments that have never been started and initial startup that has not finished.
+    #[serde(rename = "pending")]
+    Pending,
+    /// A connection attempt, prior connection, or fail-fast `environment/status` probe observed a failure. This does not promise the failure is terminal: later normal environment use may recover it. This call does not trigger recovery; `error` contains the observed reason.
+    #[serde(rename = "disconnected")]
+    Disconnected,
+    /// The requested environment id is not configured in app-server.
+    #[serde(rename = "unknown")]
+    UnknownValue,
+    /// A value this version of the protocol does not know, kept as sent.
+    #[serde(untagged)]
+    Unknown(String),
+}
+#[cfg(feature = "experimental")]
+impl EnvironmentStatusKind {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Ready => "ready",
+            Self::Pending => "pending",
+            Self::Disconnected => "disconnected",
+            Self::UnknownValue => "unknown",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+
+/// Parameters for reading the current status of one configured environment.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentStatusParams {
+    /// Environment id to inspect.
+    #[serde(rename = "environmentId")]
+    pub environment_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Current status for the requested environment.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentStatusResponse {
+    /// Human-readable detail for `disconnected` and `unknown`; omitted for other statuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Current status observed without starting or recovering the environment.
+    pub status: EnvironmentStatusKind,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -5538,6 +5931,73 @@ pub struct FuzzyFileSearchSessionCompletedNotification {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `FuzzyFileSearchSessionStartParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FuzzyFileSearchSessionStartParams {
+    /// The `roots` field.
+    pub roots: Vec<String>,
+    /// The `sessionId` field.
+    #[serde(rename = "sessionId")]
+    pub session_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `FuzzyFileSearchSessionStartResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FuzzyFileSearchSessionStartResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `FuzzyFileSearchSessionStopParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FuzzyFileSearchSessionStopParams {
+    /// The `sessionId` field.
+    #[serde(rename = "sessionId")]
+    pub session_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `FuzzyFileSearchSessionStopResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FuzzyFileSearchSessionStopResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `FuzzyFileSearchSessionUpdateParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FuzzyFileSearchSessionUpdateParams {
+    /// The `query` field.
+    pub query: String,
+    /// The `sessionId` field.
+    #[serde(rename = "sessionId")]
+    pub session_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `FuzzyFileSearchSessionUpdateResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FuzzyFileSearchSessionUpdateResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `FuzzyFileSearchSessionUpdatedNotification` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FuzzyFileSearchSessionUpdatedNotification {
@@ -5732,6 +6192,14 @@ pub struct GetAccountResponse {
     /// The `requiresOpenaiAuth` field.
     #[serde(rename = "requiresOpenaiAuth")]
     pub requires_openai_auth: bool,
+    /// The `workspaceRouting` field.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "workspaceRouting",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub workspace_routing: Option<WorkspaceRouting>,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -8383,6 +8851,24 @@ pub struct McpServerElicitationRequestParams {
     pub variant: McpServerElicitationRequestParamsVariant,
 }
 
+/// A device-authenticated approval; accepted responses contain the proof in `content`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenaiUserVerificationMcpServerElicitationRequestParams {
+    /// The `_meta` field.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+    /// The `challenge` field.
+    pub challenge: String,
+    /// The `description` field.
+    pub description: String,
+    /// The `title` field.
+    pub title: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `form` variant of [`McpServerElicitationRequestParamsVariant`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormMcpServerElicitationRequestParams {
@@ -8453,6 +8939,10 @@ pub struct UrlMcpServerElicitationRequestParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "mode")]
 pub enum McpServerElicitationRequestParamsVariant {
+    /// A device-authenticated approval; accepted responses contain the proof in `content`.
+    #[cfg(feature = "experimental")]
+    #[serde(rename = "openai/userVerification")]
+    OpenaiUserVerification(OpenaiUserVerificationMcpServerElicitationRequestParams),
     /// The `form` variant of [`McpServerElicitationRequestParamsVariant`].
     #[serde(rename = "form")]
     Form(FormMcpServerElicitationRequestParams),
@@ -8508,6 +8998,60 @@ pub struct McpServerEventStreamNotification {
     /// The `subscriptionId` field.
     #[serde(rename = "subscriptionId")]
     pub subscription_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `McpServerEventStreamStartParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpServerEventStreamStartParams {
+    /// The `_meta` field.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+    /// The `arguments` field.
+    pub arguments: serde_json::Value,
+    /// The `name` field.
+    pub name: String,
+    /// The `server` field.
+    pub server: String,
+    /// The `subscriptionId` field.
+    #[serde(rename = "subscriptionId")]
+    pub subscription_id: String,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `McpServerEventStreamStartResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct McpServerEventStreamStartResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `McpServerEventStreamStopParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpServerEventStreamStopParams {
+    /// The `subscriptionId` field.
+    #[serde(rename = "subscriptionId")]
+    pub subscription_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `McpServerEventStreamStopResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct McpServerEventStreamStopResponse {
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -8994,6 +9538,46 @@ pub struct MemoryCitationEntry {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `MemoryResetResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MemoryResetResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `MemoryStatusParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MemoryStatusParams {
+    /// Required distinct consolidated threads. Defaults to 20; supported range is 1..=4096.
+    #[serde(
+        rename = "minConsolidatedThreads",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_consolidated_threads: Option<u32>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `MemoryStatusResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryStatusResponse {
+    /// The `v2ConsolidatedThreads` field.
+    #[serde(rename = "v2ConsolidatedThreads")]
+    pub v2_consolidated_threads: u32,
+    /// The `v2Ready` field.
+    #[serde(rename = "v2Ready")]
+    pub v2_ready: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `MergeStrategy` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MergeStrategy {
@@ -9133,6 +9717,30 @@ pub struct MisalignmentErrorDetails {
 pub struct MisalignmentSteer {
     /// The `message` field.
     pub message: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `MockExperimentalMethodParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MockExperimentalMethodParams {
+    /// Test-only payload field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `MockExperimentalMethodResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MockExperimentalMethodResponse {
+    /// Echoes the input `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echoed: Option<String>,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -9853,6 +10461,14 @@ pub type NullableGetAccountRateLimitsParams = Option<GetAccountRateLimitsParams>
 
 /// The `NullableGetAccountTokenUsageParams` type of the app-server protocol.
 pub type NullableGetAccountTokenUsageParams = Option<GetAccountTokenUsageParams>;
+
+/// The `NullableRemoteControlDisableParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+pub type NullableRemoteControlDisableParams = Option<RemoteControlDisableParams>;
+
+/// The `NullableRemoteControlEnableParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+pub type NullableRemoteControlEnableParams = Option<RemoteControlEnableParams>;
 
 /// The `OverriddenMetadata` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -10868,6 +11484,48 @@ pub struct PluginReconcileResponse {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `PluginSearchParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginSearchParams {
+    /// The `cursor` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// The `cwds` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwds: Option<Vec<AbsolutePathBuf>>,
+    /// The `limit` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `scope` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<PluginSearchScope>,
+    /// The `searchTerm` field.
+    #[serde(rename = "searchTerm")]
+    pub search_term: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `PluginSearchResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PluginSearchResponse {
+    /// The `data` field.
+    pub data: Vec<PluginSearchResult>,
+    /// The `nextCursor` field.
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `PluginSearchResult` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginSearchResult {
@@ -11576,6 +12234,27 @@ pub struct ProcessExitedNotification {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// Terminate a running `process/spawn` session.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessKillParams {
+    /// Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+    #[serde(rename = "processHandle")]
+    pub process_handle: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Empty success response for `process/kill`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProcessKillResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// Base64-encoded output chunk emitted for a streaming `process/spawn` request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessOutputDeltaNotification {
@@ -11616,6 +12295,101 @@ impl ProcessOutputStream {
     }
 }
 
+/// Resize a running PTY-backed `process/spawn` session.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessResizePtyParams {
+    /// Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+    #[serde(rename = "processHandle")]
+    pub process_handle: String,
+    /// New PTY size in character cells.
+    pub size: ProcessTerminalSize,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Empty success response for `process/resizePty`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProcessResizePtyResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Spawn a standalone process (argv vector) without a Codex sandbox on the host where the app server is running.
+///
+/// `process/spawn` returns after the process has started and the connection-scoped `processHandle` has been registered. Process output and exit are reported via `process/outputDelta` and `process/exited` notifications.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSpawnParams {
+    /// Command argv vector. Empty arrays are rejected.
+    pub command: Vec<String>,
+    /// Absolute working directory for the process.
+    pub cwd: AbsolutePathBuf,
+    /// Optional environment overrides merged into the app-server process environment.
+    ///
+    /// Matching names override inherited values. Set a key to `null` to unset an inherited variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<std::collections::BTreeMap<String, Option<String>>>,
+    /// Optional per-stream stdout/stderr capture cap in bytes.
+    ///
+    /// When omitted, the server default applies. Set to `null` to disable the cap.
+    #[serde(
+        rename = "outputBytesCap",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub output_bytes_cap: Option<u64>,
+    /// Client-supplied, connection-scoped process handle.
+    ///
+    /// Duplicate active handles are rejected on the same connection. The same handle can be reused after the prior process exits.
+    #[serde(rename = "processHandle")]
+    pub process_handle: String,
+    /// Optional initial PTY size in character cells. Only valid when `tty` is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<ProcessTerminalSize>,
+    /// Allow follow-up `process/writeStdin` requests to write stdin bytes.
+    #[serde(
+        rename = "streamStdin",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stream_stdin: Option<bool>,
+    /// Stream stdout/stderr via `process/outputDelta` notifications.
+    ///
+    /// Streamed bytes are not duplicated into the `process/exited` notification.
+    #[serde(
+        rename = "streamStdoutStderr",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stream_stdout_stderr: Option<bool>,
+    /// Optional timeout in milliseconds.
+    ///
+    /// When omitted, the server default applies. Set to `null` to disable the timeout.
+    #[serde(rename = "timeoutMs", default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<i64>,
+    /// Enable PTY mode.
+    ///
+    /// This implies `streamStdin` and `streamStdoutStderr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Successful response for `process/spawn`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProcessSpawnResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// PTY size in character cells for `process/spawn` PTY sessions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProcessTerminalSize {
@@ -11623,6 +12397,41 @@ pub struct ProcessTerminalSize {
     pub cols: u16,
     /// Terminal height in character cells.
     pub rows: u16,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Write stdin bytes to a running `process/spawn` session, close stdin, or both.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessWriteStdinParams {
+    /// Close stdin after writing `deltaBase64`, if present.
+    #[serde(
+        rename = "closeStdin",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub close_stdin: Option<bool>,
+    /// Optional base64-encoded stdin bytes to write.
+    #[serde(
+        rename = "deltaBase64",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delta_base64: Option<String>,
+    /// Client-supplied, connection-scoped `processHandle` from `process/spawn`.
+    #[serde(rename = "processHandle")]
+    pub process_handle: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Empty success response for `process/writeStdin`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProcessWriteStdinResponse {
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -11697,6 +12506,184 @@ pub struct ProjectChangedNotification {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `ProjectCreateParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectCreateParams {
+    /// The `idempotencyKey` field.
+    #[serde(rename = "idempotencyKey")]
+    pub idempotency_key: String,
+    /// The `metadata` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// The `name` field.
+    pub name: String,
+    /// The `roots` field.
+    pub roots: Vec<ProjectRoot>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectCreateResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectCreateResponse {
+    /// The `project` field.
+    pub project: Project,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectDeleteParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectDeleteParams {
+    /// The `projectId` field.
+    #[serde(rename = "projectId")]
+    pub project_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectDeleteResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProjectDeleteResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectImportParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectImportParams {
+    /// The `idempotencyKey` field.
+    #[serde(rename = "idempotencyKey")]
+    pub idempotency_key: String,
+    /// The `metadata` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// The `name` field.
+    pub name: String,
+    /// The `roots` field.
+    pub roots: Vec<ProjectRoot>,
+    /// The `threads` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<Vec<String>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectImportResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectImportResponse {
+    /// The `project` field.
+    pub project: Project,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectListParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProjectListParams {
+    /// The `cursor` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// The `limit` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Requires sortKey. Defaults to asc for position and desc for recencyAt.
+    #[serde(
+        rename = "sortDirection",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sort_direction: Option<SortDirection>,
+    /// Defaults to position. Recency sorting always places empty projects last.
+    #[serde(rename = "sortKey", default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<ProjectSortKey>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectListResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectListResponse {
+    /// The `data` field.
+    pub data: Vec<Project>,
+    /// The `nextCursor` field.
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectMoveParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectMoveParams {
+    /// The `beforeProjectId` field.
+    #[serde(
+        rename = "beforeProjectId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub before_project_id: Option<String>,
+    /// The `projectId` field.
+    #[serde(rename = "projectId")]
+    pub project_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectMoveResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProjectMoveResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectReadParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectReadParams {
+    /// The `projectId` field.
+    #[serde(rename = "projectId")]
+    pub project_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectReadResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectReadResponse {
+    /// The `project` field.
+    pub project: Project,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `ProjectRoot` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProjectRoot {
@@ -11729,6 +12716,38 @@ impl ProjectSortKey {
             Self::Unknown(value) => value,
         }
     }
+}
+
+/// The `ProjectUpdateParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectUpdateParams {
+    /// The `metadata` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// The `name` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The `projectId` field.
+    #[serde(rename = "projectId")]
+    pub project_id: String,
+    /// The `roots` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roots: Option<Vec<ProjectRoot>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ProjectUpdateResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectUpdateResponse {
+    /// The `project` field.
+    pub project: Project,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `QueuedSubmission` type of the app-server protocol.
@@ -12403,6 +13422,148 @@ pub struct ReasoningTextDeltaNotification {
     pub turn_id: String,
 }
 
+/// The `RemoteControlClient` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlClient {
+    /// The `appVersion` field.
+    #[serde(
+        rename = "appVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub app_version: Option<String>,
+    /// The `clientId` field.
+    #[serde(rename = "clientId")]
+    pub client_id: String,
+    /// The `deviceModel` field.
+    #[serde(
+        rename = "deviceModel",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_model: Option<String>,
+    /// The `deviceType` field.
+    #[serde(
+        rename = "deviceType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_type: Option<String>,
+    /// The `displayName` field.
+    #[serde(
+        rename = "displayName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub display_name: Option<String>,
+    /// The `lastSeenAt` field.
+    #[serde(
+        rename = "lastSeenAt",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_seen_at: Option<i64>,
+    /// The `osVersion` field.
+    #[serde(rename = "osVersion", default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    /// The `platform` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlClientsListOrder` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RemoteControlClientsListOrder {
+    /// `asc`.
+    #[serde(rename = "asc")]
+    Asc,
+    /// `desc`.
+    #[serde(rename = "desc")]
+    Desc,
+    /// A value this version of the protocol does not know, kept as sent.
+    #[serde(untagged)]
+    Unknown(String),
+}
+#[cfg(feature = "experimental")]
+impl RemoteControlClientsListOrder {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Asc => "asc",
+            Self::Desc => "desc",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+
+/// The `RemoteControlClientsListParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlClientsListParams {
+    /// The `cursor` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// The `environmentId` field.
+    #[serde(rename = "environmentId")]
+    pub environment_id: String,
+    /// The `limit` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `order` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<RemoteControlClientsListOrder>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlClientsListResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlClientsListResponse {
+    /// The `data` field.
+    pub data: Vec<RemoteControlClient>,
+    /// The `nextCursor` field.
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlClientsRevokeParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlClientsRevokeParams {
+    /// The `clientId` field.
+    #[serde(rename = "clientId")]
+    pub client_id: String,
+    /// The `environmentId` field.
+    #[serde(rename = "environmentId")]
+    pub environment_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlClientsRevokeResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RemoteControlClientsRevokeResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `RemoteControlConnectionStatus` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RemoteControlConnectionStatus {
@@ -12446,6 +13607,30 @@ pub struct RemoteControlDisableParams {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `RemoteControlDisableResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlDisableResponse {
+    /// The `environmentId` field.
+    #[serde(
+        rename = "environmentId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub environment_id: Option<String>,
+    /// The `installationId` field.
+    #[serde(rename = "installationId")]
+    pub installation_id: String,
+    /// The `serverName` field.
+    #[serde(rename = "serverName")]
+    pub server_name: String,
+    /// The `status` field.
+    pub status: RemoteControlConnectionStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `RemoteControlEnableParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct RemoteControlEnableParams {
@@ -12457,9 +13642,132 @@ pub struct RemoteControlEnableParams {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `RemoteControlEnableResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlEnableResponse {
+    /// The `environmentId` field.
+    #[serde(
+        rename = "environmentId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub environment_id: Option<String>,
+    /// The `installationId` field.
+    #[serde(rename = "installationId")]
+    pub installation_id: String,
+    /// The `serverName` field.
+    #[serde(rename = "serverName")]
+    pub server_name: String,
+    /// The `status` field.
+    pub status: RemoteControlConnectionStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlPairingStartParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RemoteControlPairingStartParams {
+    /// The `manualCode` field.
+    #[serde(
+        rename = "manualCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub manual_code: Option<bool>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlPairingStartResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlPairingStartResponse {
+    /// The `environmentId` field.
+    #[serde(rename = "environmentId")]
+    pub environment_id: String,
+    /// The `expiresAt` field.
+    #[serde(rename = "expiresAt")]
+    pub expires_at: i64,
+    /// The `manualPairingCode` field.
+    #[serde(
+        rename = "manualPairingCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub manual_pairing_code: Option<String>,
+    /// The `pairingCode` field.
+    #[serde(rename = "pairingCode")]
+    pub pairing_code: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlPairingStatusParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RemoteControlPairingStatusParams {
+    /// The `manualPairingCode` field.
+    #[serde(
+        rename = "manualPairingCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub manual_pairing_code: Option<String>,
+    /// The `pairingCode` field.
+    #[serde(
+        rename = "pairingCode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pairing_code: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlPairingStatusResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlPairingStatusResponse {
+    /// The `claimed` field.
+    pub claimed: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// Current remote-control connection status and remote identity exposed to clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemoteControlStatusChangedNotification {
+    /// The `environmentId` field.
+    #[serde(
+        rename = "environmentId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub environment_id: Option<String>,
+    /// The `installationId` field.
+    #[serde(rename = "installationId")]
+    pub installation_id: String,
+    /// The `serverName` field.
+    #[serde(rename = "serverName")]
+    pub server_name: String,
+    /// The `status` field.
+    pub status: RemoteControlConnectionStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `RemoteControlStatusReadResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoteControlStatusReadResponse {
     /// The `environmentId` field.
     #[serde(
         rename = "environmentId",
@@ -13339,6 +14647,15 @@ pub struct CustomReviewTarget {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// Acknowledges the compression trigger, not completion. Existing maintenance locks and cooldowns can cause the background pass to skip without doing work.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RolloutCompressResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `SandboxMode` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SandboxMode {
@@ -13674,6 +14991,15 @@ pub struct ServerDiagnosticsGauge {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `ServerDiagnosticsParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ServerDiagnosticsParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `ServerDiagnosticsProcess` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServerDiagnosticsProcess {
@@ -13693,6 +15019,19 @@ pub struct ServerDiagnosticsProcess {
         skip_serializing_if = "Option::is_none"
     )]
     pub resident_memory_bytes: Option<u64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ServerDiagnosticsResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerDiagnosticsResponse {
+    /// The `gauges` field.
+    pub gauges: Vec<ServerDiagnosticsGauge>,
+    /// The `process` field.
+    pub process: ServerDiagnosticsProcess,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -14293,6 +15632,14 @@ pub struct Thread {
     /// Optional role (agent_role) assigned to an AgentControl-spawned sub-agent.
     #[serde(rename = "agentRole", default, skip_serializing_if = "Option::is_none")]
     pub agent_role: Option<String>,
+    /// Whether the app server accepts direct turn input for this loaded thread. `None` means the capability is unavailable, such as for an unloaded stored thread.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "canAcceptDirectInput",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub can_accept_direct_input: Option<bool>,
     /// Version of the CLI that created the thread.
     #[serde(rename = "cliVersion")]
     pub cli_version: String,
@@ -14301,8 +15648,24 @@ pub struct Thread {
     pub created_at: i64,
     /// Working directory captured for the thread.
     pub cwd: AbsolutePathBuf,
+    /// Saved Daybreak choice, independent of turn execution. Null if unset.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "daybreakEnabled",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub daybreak_enabled: Option<bool>,
+    /// Current environments for a loaded thread, in priority order, primary first. `null` means the thread is not loaded or the server does not expose its selection. An empty list means no environments are selected. This does not report connection status.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<ThreadEnvironment>>,
     /// Whether the thread is ephemeral and should not be materialized on disk.
     pub ephemeral: bool,
+    /// Optional implementation-specific thread data.
+    #[cfg(feature = "experimental")]
+    #[serde(rename = "extra", default, skip_serializing_if = "Option::is_none")]
+    pub extra_data: Option<ThreadExtra>,
     /// Source thread id when this thread was created by forking another thread.
     #[serde(
         rename = "forkedFromId",
@@ -14704,6 +16067,121 @@ pub struct ThreadAttachmentUpdatedNotification {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `ThreadBackgroundTerminal` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadBackgroundTerminal {
+    /// The `command` field.
+    pub command: String,
+    /// The `cpuPercent` field.
+    #[serde(
+        rename = "cpuPercent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cpu_percent: Option<f64>,
+    /// The `cwd` field.
+    pub cwd: LegacyAppPathString,
+    /// The `itemId` field.
+    #[serde(rename = "itemId")]
+    pub item_id: String,
+    /// The `osPid` field.
+    #[serde(rename = "osPid", default, skip_serializing_if = "Option::is_none")]
+    pub os_pid: Option<u32>,
+    /// The `processId` field.
+    #[serde(rename = "processId")]
+    pub process_id: String,
+    /// The `rssKb` field.
+    #[serde(rename = "rssKb", default, skip_serializing_if = "Option::is_none")]
+    pub rss_kb: Option<u64>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadBackgroundTerminalsCleanParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadBackgroundTerminalsCleanParams {
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadBackgroundTerminalsCleanResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadBackgroundTerminalsCleanResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadBackgroundTerminalsListParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadBackgroundTerminalsListParams {
+    /// Opaque pagination cursor returned by a previous call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Optional page size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadBackgroundTerminalsListResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadBackgroundTerminalsListResponse {
+    /// The `data` field.
+    pub data: Vec<ThreadBackgroundTerminal>,
+    /// Opaque cursor to pass to the next call to continue after the last item. If None, there are no more items to return.
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadBackgroundTerminalsTerminateParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadBackgroundTerminalsTerminateParams {
+    /// The `processId` field.
+    #[serde(rename = "processId")]
+    pub process_id: String,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadBackgroundTerminalsTerminateResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadBackgroundTerminalsTerminateResponse {
+    /// The `terminated` field.
+    pub terminated: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `ThreadClosedNotification` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadClosedNotification {
@@ -14729,6 +16207,31 @@ pub struct ThreadCompactStartParams {
 /// The `ThreadCompactStartResponse` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ThreadCompactStartResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Parameters for `thread/decrement_elicitation`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadDecrementElicitationParams {
+    /// Thread whose out-of-band elicitation counter should be decremented.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Response for `thread/decrement_elicitation`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadDecrementElicitationResponse {
+    /// Current out-of-band elicitation count after the decrement.
+    pub count: i64,
+    /// Whether timeout accounting remains paused after applying the decrement.
+    pub paused: bool,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -14816,12 +16319,28 @@ pub struct ThreadForkParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub base_instructions: Option<String>,
+    /// Optional turn id to fork before, excluding that turn and all later turns. Cannot be combined with `last_turn_id`.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "beforeTurnId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub before_turn_id: Option<String>,
     /// The `config` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<serde_json::Value>,
     /// The `cwd` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// When true, carry the source thread's current goal into the fork without starting its initial automatic continuation. The next explicit turn owns the goal lifecycle, and normal automatic continuation resumes after it.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "deferGoalContinuation",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub defer_goal_continuation: Option<bool>,
     /// The `developerInstructions` field.
     #[serde(
         rename = "developerInstructions",
@@ -14839,6 +16358,14 @@ pub struct ThreadForkParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub exclude_turns: Option<bool>,
+    /// Start from the loaded parent's effective config, tools, environments, and persisted history to maximize prompt-cache reuse. Requires a loaded, persisted parent and `ephemeral: true`. Enables `features.reasoning_effort_override` on the fork. Cannot be combined with configuration overrides, `path`, `lastTurnId`, or `beforeTurnId`.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "experimentalPredictionMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub experimental_prediction_mode: Option<bool>,
     /// Optional last turn id to fork through, inclusive.
     ///
     /// When specified, turns after `last_turn_id` are omitted from the fork. The referenced turn cannot be in progress.
@@ -14858,6 +16385,22 @@ pub struct ThreadForkParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_provider: Option<String>,
+    /// [UNSTABLE] Specify the rollout path to fork from. If specified, the thread_id param will be ignored.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Named profile id for the forked thread. Cannot be combined with `sandbox`.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+    /// Replace the thread's runtime workspace roots. Paths must be absolute.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "runtimeWorkspaceRoots",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_workspace_roots: Option<Vec<AbsolutePathBuf>>,
     /// The `sandbox` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxMode>,
@@ -14886,6 +16429,14 @@ pub struct ThreadForkParams {
 /// The `ThreadForkResponse` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadForkResponse {
+    /// Named or implicit built-in profile that produced the active permissions, when known.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "activePermissionProfile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub active_permission_profile: Option<ActivePermissionProfile>,
     /// The `approvalPolicy` field.
     #[serde(rename = "approvalPolicy")]
     pub approval_policy: AskForApproval,
@@ -14917,6 +16468,16 @@ pub struct ThreadForkResponse {
     /// The `modelProvider` field.
     #[serde(rename = "modelProvider")]
     pub model_provider: String,
+    /// @deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior.
+    ///
+    /// Defaults to `"explicitRequestOnly"` when absent.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "multiAgentMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multi_agent_mode: Option<MultiAgentMode>,
     /// The `reasoningEffort` field.
     #[serde(
         rename = "reasoningEffort",
@@ -14924,6 +16485,16 @@ pub struct ThreadForkResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Thread-scoped runtime workspace roots used to materialize `:workspace_roots`.
+    ///
+    /// Defaults to `[]` when absent.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "runtimeWorkspaceRoots",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_workspace_roots: Option<Vec<AbsolutePathBuf>>,
     /// Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance.
     pub sandbox: SandboxPolicy,
     /// The `serviceTier` field.
@@ -15174,6 +16745,31 @@ impl ThreadHistoryMode {
 
 /// The `ThreadId` type of the app-server protocol.
 pub type ThreadId = String;
+
+/// Parameters for `thread/increment_elicitation`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadIncrementElicitationParams {
+    /// Thread whose out-of-band elicitation counter should be incremented.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Response for `thread/increment_elicitation`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadIncrementElicitationResponse {
+    /// Current out-of-band elicitation count after the increment.
+    pub count: i64,
+    /// Whether timeout accounting is paused after applying the increment.
+    pub paused: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
 
 /// The `ThreadInjectItemsParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15826,6 +17422,35 @@ pub struct ThreadItemsListResponse {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// EXPERIMENTAL - retrieve a bounded set of persisted items from one turn.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadItemsReadParams {
+    /// Item IDs to retrieve. Supply 1 to 100 IDs.
+    #[serde(rename = "itemIds")]
+    pub item_ids: Vec<String>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// The `turnId` field.
+    #[serde(rename = "turnId")]
+    pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - persisted items returned in canonical stored order.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadItemsReadResponse {
+    /// The `data` field.
+    pub data: Vec<ThreadItemEntry>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `ThreadListCwdFilter` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -15839,6 +17464,14 @@ pub enum ThreadListCwdFilter {
 /// The `ThreadListParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ThreadListParams {
+    /// Optional ancestor thread filter. Returns spawned descendants at any depth, excluding the ancestor itself. Mutually exclusive with `parentThreadId`.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "ancestorThreadId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ancestor_thread_id: Option<String>,
     /// Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archived: Option<bool>,
@@ -15868,6 +17501,18 @@ pub struct ThreadListParams {
     /// Optional originator allowlist, matching any supplied value exactly. Supported by hosted backends only; the local app-server rejects a nonempty list. Omitted or empty lists leave originators unrestricted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub originators: Option<Vec<String>>,
+    /// Optional direct parent thread filter. Mutually exclusive with `ancestorThreadId`.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "parentThreadId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parent_thread_id: Option<String>,
+    /// Omit to include every project, set to null for unassigned threads, or provide a project ID to return only threads in that project.
+    #[cfg(feature = "experimental")]
+    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
     /// Optional substring filter for the extracted thread title.
     #[serde(
         rename = "searchTerm",
@@ -15926,6 +17571,14 @@ pub struct ThreadListResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_cursor: Option<String>,
+    /// Local receipts for eligible threads on this page, keyed by thread ID. Null means durable read state is unavailable; an absent key means that row is ineligible.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "readStates",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub read_states: Option<std::collections::BTreeMap<String, ThreadReadState>>,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -15986,6 +17639,29 @@ impl ThreadMemoryMode {
     }
 }
 
+/// The `ThreadMemoryModeSetParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadMemoryModeSetParams {
+    /// The `mode` field.
+    pub mode: ThreadMemoryMode,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadMemoryModeSetResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadMemoryModeSetResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `ThreadMetadataGitInfoUpdateParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ThreadMetadataGitInfoUpdateParams {
@@ -16006,9 +17682,21 @@ pub struct ThreadMetadataGitInfoUpdateParams {
 /// The `ThreadMetadataUpdateParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadMetadataUpdateParams {
+    /// Save the client's Daybreak choice for this persistent thread. Omitted or null leaves it unchanged. This does not select a turn's `cyberAccessProgram` or grant access.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "daybreakEnabled",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub daybreak_enabled: Option<bool>,
     /// Patch the stored Git metadata for this thread. Omit a field to leave it unchanged, set it to `null` to clear it, or provide a string to replace the stored value.
     #[serde(rename = "gitInfo", default, skip_serializing_if = "Option::is_none")]
     pub git_info: Option<ThreadMetadataGitInfoUpdateParams>,
+    /// Omit to leave the project unchanged, use an empty string to clear it, or provide an existing project ID to assign it.
+    #[cfg(feature = "experimental")]
+    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
@@ -16040,6 +17728,30 @@ pub struct ThreadNameUpdatedNotification {
         skip_serializing_if = "Option::is_none"
     )]
     pub thread_name: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadPredictionRequestParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadPredictionRequestParams {
+    /// The `sourceTurnId` field.
+    #[serde(rename = "sourceTurnId")]
+    pub source_turn_id: String,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadPredictionRequestResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadPredictionRequestResponse {
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -16109,12 +17821,186 @@ pub struct ThreadProjectUpdatedNotification {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// The `ThreadQueueAddParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueAddParams {
+    /// The `clientUserMessageId` field.
+    #[serde(rename = "clientUserMessageId")]
+    pub client_user_message_id: String,
+    /// The `input` field.
+    pub input: Vec<UserInput>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueAddResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueAddResponse {
+    /// The `queuedSubmission` field.
+    #[serde(rename = "queuedSubmission")]
+    pub queued_submission: QueuedSubmission,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `ThreadQueueChangedNotification` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadQueueChangedNotification {
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueDeleteParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueDeleteParams {
+    /// The `queuedSubmissionId` field.
+    #[serde(rename = "queuedSubmissionId")]
+    pub queued_submission_id: String,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueDeleteResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueDeleteResponse {
+    /// The `deleted` field.
+    pub deleted: bool,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueListParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueListParams {
+    /// Opaque pagination cursor returned by a previous call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Optional page size; defaults to the standard thread-list page size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueListResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueListResponse {
+    /// The `data` field.
+    pub data: Vec<QueuedSubmission>,
+    /// Opaque cursor for the next page, or `null` when no submissions remain.
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueReorderParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueReorderParams {
+    /// The `queuedSubmissionIds` field.
+    #[serde(rename = "queuedSubmissionIds")]
+    pub queued_submission_ids: Vec<String>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueReorderResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadQueueReorderResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueStartParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueStartParams {
+    /// The `queuedSubmissionId` field.
+    #[serde(
+        rename = "queuedSubmissionId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub queued_submission_id: Option<String>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueStartResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueStartResponse {
+    /// The `turn` field.
+    pub turn: Turn,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueUpdateParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueUpdateParams {
+    /// The `input` field.
+    pub input: Vec<UserInput>,
+    /// The `queuedSubmissionId` field.
+    #[serde(rename = "queuedSubmissionId")]
+    pub queued_submission_id: String,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadQueueUpdateResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadQueueUpdateResponse {
+    /// The `queuedSubmission` field.
+    #[serde(rename = "queuedSubmission")]
+    pub queued_submission: QueuedSubmission,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -16141,6 +18027,10 @@ pub struct ThreadReadParams {
 /// The `ThreadReadResponse` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadReadResponse {
+    /// Local receipt. Null means this thread's durable read state is unavailable.
+    #[cfg(feature = "experimental")]
+    #[serde(rename = "readState", default, skip_serializing_if = "Option::is_none")]
+    pub read_state: Option<ThreadReadState>,
     /// The `thread` field.
     pub thread: Thread,
     /// Members not described by the schema, kept as sent.
@@ -16205,6 +18095,109 @@ pub struct ReadThreadReadStateOperation {
 /// The `unread` variant of [`ThreadReadStateOperation`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UnreadThreadReadStateOperation {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadReadStateUpdateParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadReadStateUpdateParams {
+    /// Revision of the row or transcript actually seen. Conflicts require a fresh user action.
+    #[serde(rename = "expectedRevision")]
+    pub expected_revision: String,
+    /// The `operation` field.
+    pub operation: ThreadReadStateOperation,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadReadStateUpdateResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadReadStateUpdateResponse {
+    /// The `readState` field.
+    #[serde(rename = "readState")]
+    pub read_state: ThreadReadState,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - append audio input to thread realtime.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRealtimeAppendAudioParams {
+    /// The `audio` field.
+    pub audio: ThreadRealtimeAudioChunk,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - response for appending realtime audio input.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadRealtimeAppendAudioResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - append speakable text to thread realtime.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRealtimeAppendSpeechParams {
+    /// The `text` field.
+    pub text: String,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - response for appending realtime speech.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadRealtimeAppendSpeechResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - append text input to thread realtime.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRealtimeAppendTextParams {
+    /// The `role` field.
+    ///
+    /// Defaults to `"user"` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<ConversationTextRole>,
+    /// The `text` field.
+    pub text: String,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - response for appending realtime text input.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadRealtimeAppendTextResponse {
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -16449,6 +18442,26 @@ pub struct ThreadRealtimeItemTranscriptDeltaNotification {
     pub thread_id: String,
 }
 
+/// EXPERIMENTAL - list voices supported by thread realtime.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadRealtimeListVoicesParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - response for listing supported realtime voices.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRealtimeListVoicesResponse {
+    /// The `voices` field.
+    pub voices: RealtimeVoicesList,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// EXPERIMENTAL - streamed output audio emitted by thread realtime.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadRealtimeOutputAudioDeltaNotification {
@@ -16494,6 +18507,137 @@ impl ThreadRealtimeSessionOutcome {
             Self::Unknown(value) => value,
         }
     }
+}
+
+/// EXPERIMENTAL - start a thread-scoped realtime session.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRealtimeStartParams {
+    /// Relays public reasoning summaries as quiet context for realtime V3 delegations. Defaults to false.
+    #[serde(
+        rename = "backendReasoningStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub backend_reasoning_status: Option<bool>,
+    /// Leaves Codex response handoffs to the client's explicit append calls instead of forwarding them automatically. Defaults to false.
+    #[serde(
+        rename = "clientManagedHandoffs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_managed_handoffs: Option<bool>,
+    /// Overrides BEM channel prefixes by `analysis`, `commentary`, or `final`. Omitted channels retain their default uppercase bracketed prefixes.
+    #[serde(
+        rename = "codexResponseHandoffChannelPrefixes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub codex_response_handoff_channel_prefixes:
+        Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Selects how automatic Codex responses are routed in Frameless Bidi sessions. Omitted values default to `thinking`. Realtime V1 and V2 ignore this setting.
+    #[serde(
+        rename = "codexResponseHandoffMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub codex_response_handoff_mode: Option<CodexResponseHandoffMode>,
+    /// Optional prefix added to automatic Codex response items when `codexResponsesAsItems` is true.
+    #[serde(
+        rename = "codexResponseItemPrefix",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub codex_response_item_prefix: Option<String>,
+    /// Sends automatic Codex responses as realtime conversation items instead of handoff appends.
+    #[serde(
+        rename = "codexResponsesAsItems",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub codex_responses_as_items: Option<bool>,
+    /// Controls whether a realtime V3 delegation produces an acknowledgement filler. Omitted values preserve the Realtime API's default behavior.
+    #[serde(
+        rename = "delegationAckFiller",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delegation_ack_filler: Option<bool>,
+    /// Routes any transcript tail remaining at session end through Codex. Defaults to false. TODO: Remove this rollout knob once transcript-tail flushing is always enabled.
+    #[serde(
+        rename = "flushTranscriptTailOnSessionEnd",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub flush_transcript_tail_on_session_end: Option<bool>,
+    /// Set to false to start without Codex's startup context. Omitted or null includes it.
+    #[serde(
+        rename = "includeStartupContext",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub include_startup_context: Option<bool>,
+    /// Adds complete role-bearing text items to the initial Frameless Bidi session history. This is only supported by realtime V3 and is sent during session startup. Requests are limited to 128 items and 8,192 estimated text tokens in total.
+    #[serde(
+        rename = "initialItems",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub initial_items: Option<Vec<ThreadRealtimeInitialItem>>,
+    /// Overrides the configured realtime model for this session only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Selects text or audio output for the realtime session. Transport and voice stay independent so clients can choose how they connect separately from what the model emits.
+    #[serde(rename = "outputModality")]
+    pub output_modality: RealtimeOutputModality,
+    /// The `prompt` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    /// Developer instructions given to the backing Codex model when this realtime session ends.
+    #[serde(
+        rename = "realtimeEndInstructions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub realtime_end_instructions: Option<String>,
+    /// The `realtimeSessionId` field.
+    #[serde(
+        rename = "realtimeSessionId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub realtime_session_id: Option<String>,
+    /// Developer instructions given to the backing Codex model when this realtime session starts.
+    #[serde(
+        rename = "realtimeStartInstructions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub realtime_start_instructions: Option<String>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// The `transport` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<ThreadRealtimeStartTransport>,
+    /// Overrides the configured realtime protocol version for this session only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<RealtimeConversationVersion>,
+    /// The `voice` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<RealtimeVoice>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - response for starting thread realtime.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadRealtimeStartResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// EXPERIMENTAL - transport used by thread realtime.
@@ -16558,6 +18702,27 @@ pub struct ThreadRealtimeStartedNotification {
     pub thread_id: String,
     /// The `version` field.
     pub version: RealtimeConversationVersion,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - stop thread realtime.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadRealtimeStopParams {
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - response for stopping thread realtime.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadRealtimeStopResponse {
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -16685,6 +18850,18 @@ pub struct ThreadResumeParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub exclude_turns: Option<bool>,
+    /// [UNSTABLE] FOR CODEX CLOUD - DO NOT USE. If specified, the thread will be resumed with the provided history instead of loaded from disk.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<ResponseItem>>,
+    /// When present, include a `thread/turns/list` page in the resume response so clients can bootstrap recent turns without a second request.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "initialTurnsPage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub initial_turns_page: Option<ThreadResumeInitialTurnsPageParams>,
     /// Configuration overrides for the resumed thread, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -16695,9 +18872,25 @@ pub struct ThreadResumeParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_provider: Option<String>,
+    /// [UNSTABLE] Specify the rollout path to resume from. If specified for a non-running thread, the thread_id param will be ignored. If thread_id identifies a running thread, the path must match the active rollout path.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Named profile id for the resumed thread. Cannot be combined with `sandbox`.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
     /// @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personality: Option<Personality>,
+    /// Replace the thread's runtime workspace roots. Paths must be absolute.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "runtimeWorkspaceRoots",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_workspace_roots: Option<Vec<AbsolutePathBuf>>,
     /// The `sandbox` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxMode>,
@@ -16719,6 +18912,14 @@ pub struct ThreadResumeParams {
 /// The `ThreadResumeResponse` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadResumeResponse {
+    /// Named or implicit built-in profile that produced the active permissions, when known.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "activePermissionProfile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub active_permission_profile: Option<ActivePermissionProfile>,
     /// The `approvalPolicy` field.
     #[serde(rename = "approvalPolicy")]
     pub approval_policy: AskForApproval,
@@ -16743,6 +18944,14 @@ pub struct ThreadResumeResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub disabled_plugin_ids: Option<Vec<String>>,
+    /// `thread/turns/list` page returned when requested by `initialTurnsPage`.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "initialTurnsPage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub initial_turns_page: Option<TurnsPage>,
     /// Environment-native paths to instruction source files currently loaded for this thread.
     ///
     /// Defaults to `[]` when absent.
@@ -16766,6 +18975,16 @@ pub struct ThreadResumeResponse {
     /// The `modelProvider` field.
     #[serde(rename = "modelProvider")]
     pub model_provider: String,
+    /// @deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior.
+    ///
+    /// Defaults to `"explicitRequestOnly"` when absent.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "multiAgentMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multi_agent_mode: Option<MultiAgentMode>,
     /// The `reasoningEffort` field.
     #[serde(
         rename = "reasoningEffort",
@@ -16773,6 +18992,16 @@ pub struct ThreadResumeResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Thread-scoped runtime workspace roots used to materialize `:workspace_roots`.
+    ///
+    /// Defaults to `[]` when absent.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "runtimeWorkspaceRoots",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_workspace_roots: Option<Vec<AbsolutePathBuf>>,
     /// Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance.
     pub sandbox: SandboxPolicy,
     /// The `serviceTier` field.
@@ -16853,6 +19082,131 @@ pub struct ThreadRevertedNotification {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// One visible message occurrence returned by [`ThreadSearchOccurrencesResponse`].
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSearchOccurrence {
+    /// The `itemId` field.
+    #[serde(rename = "itemId")]
+    pub item_id: String,
+    /// The `snippet` field.
+    pub snippet: String,
+    /// Match range within `snippet`, in UTF-16 code units.
+    #[serde(rename = "snippetMatchRange")]
+    pub snippet_match_range: ThreadSearchTextRange,
+    /// Opaque inclusive cursor accepted by `thread/turns/list` for this turn.
+    #[serde(rename = "turnCursor")]
+    pub turn_cursor: String,
+    /// The `turnId` field.
+    #[serde(rename = "turnId")]
+    pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Parameters for searching visible message occurrences within one paginated thread.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSearchOccurrencesParams {
+    /// Opaque cursor returned by a previous call for the same thread and search term.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Optional occurrence page size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Case-insensitive literal substring to find in visible user messages and both partial and final assistant answers.
+    #[serde(rename = "searchTerm")]
+    pub search_term: String,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadSearchOccurrencesResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSearchOccurrencesResponse {
+    /// Occurrences in chronological message order.
+    pub data: Vec<ThreadSearchOccurrence>,
+    /// Opaque cursor to continue after the last returned occurrence.
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadSearchParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSearchParams {
+    /// Optional archived filter; when set to true, only archived threads are returned. If false or null, only non-archived threads are returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+    /// Opaque pagination cursor returned by a previous call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Optional page size; defaults to a reasonable server-side value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Required substring/full-text query for thread search.
+    #[serde(rename = "searchTerm")]
+    pub search_term: String,
+    /// Optional sort direction; defaults to descending (newest first).
+    #[serde(
+        rename = "sortDirection",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sort_direction: Option<SortDirection>,
+    /// Optional sort key; defaults to created_at.
+    #[serde(rename = "sortKey", default, skip_serializing_if = "Option::is_none")]
+    pub sort_key: Option<ThreadSearchSortKey>,
+    /// Optional source filter; when set, only sessions from these source kinds are returned. When omitted or empty, defaults to interactive sources.
+    #[serde(
+        rename = "sourceKinds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub source_kinds: Option<Vec<ThreadSourceKind>>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadSearchResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSearchResponse {
+    /// Opaque cursor to pass as `cursor` when reversing `sortDirection`. This is only populated when the page contains at least one thread. Use it with the opposite `sortDirection`; for timestamp sorts it anchors at the start of the page timestamp so same-second updates are not skipped.
+    #[serde(
+        rename = "backwardsCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub backwards_cursor: Option<String>,
+    /// The `data` field.
+    pub data: Vec<ThreadSearchResult>,
+    /// Opaque cursor to pass to the next call to continue after the last item. if None, there are no more items to return.
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_cursor: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
 /// The `ThreadSearchResult` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadSearchResult {
@@ -16891,6 +19245,19 @@ impl ThreadSearchSortKey {
             Self::Unknown(value) => value,
         }
     }
+}
+
+/// UTF-16 code-unit range within `snippet`.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSearchTextRange {
+    /// Exclusive UTF-16 code-unit offset.
+    pub end: u32,
+    /// Inclusive UTF-16 code-unit offset.
+    pub start: u32,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// An independently persisted, user-visible thread section.
@@ -17109,6 +19476,16 @@ pub struct ThreadSettings {
     /// The `modelProvider` field.
     #[serde(rename = "modelProvider")]
     pub model_provider: String,
+    /// @deprecated Always `explicitRequestOnly`. Use `effort` for Ultra behavior.
+    ///
+    /// Defaults to `"explicitRequestOnly"` when absent.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "multiAgentMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multi_agent_mode: Option<MultiAgentMode>,
     /// @deprecated Reports the saved setting; `friendly` and `pragmatic` no longer select a style.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personality: Option<Personality>,
@@ -17125,6 +19502,96 @@ pub struct ThreadSettings {
     /// The `summary` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<ReasoningSummary>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadSettingsUpdateParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSettingsUpdateParams {
+    /// Override the approval policy for subsequent turns.
+    #[serde(
+        rename = "approvalPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub approval_policy: Option<AskForApproval>,
+    /// Override where approval requests are routed for subsequent turns.
+    #[serde(
+        rename = "approvalsReviewer",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub approvals_reviewer: Option<ApprovalsReviewer>,
+    /// EXPERIMENTAL - Set a pre-set collaboration mode for subsequent turns.
+    ///
+    /// For `collaboration_mode.settings.developer_instructions`, `null` means "use the built-in instructions for the selected mode".
+    #[serde(
+        rename = "collaborationMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub collaboration_mode: Option<CollaborationMode>,
+    /// Override the working directory for subsequent turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
+    #[serde(
+        rename = "disabledPluginIds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disabled_plugin_ids: Option<Vec<String>>,
+    /// Override the reasoning effort for subsequent turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<ReasoningEffort>,
+    /// Override the model for subsequent turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
+    #[serde(
+        rename = "multiAgentMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multi_agent_mode: Option<MultiAgentMode>,
+    /// Select a named permissions profile id for subsequent turns. Cannot be combined with `sandboxPolicy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
+    /// @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<Personality>,
+    /// Override the sandbox policy for subsequent turns.
+    #[serde(
+        rename = "sandboxPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sandbox_policy: Option<SandboxPolicy>,
+    /// Override the service tier for subsequent turns. `null` clears the current service tier; omission leaves it unchanged.
+    #[serde(
+        rename = "serviceTier",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_tier: Option<String>,
+    /// Override the reasoning summary for subsequent turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ReasoningSummary>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `ThreadSettingsUpdateResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ThreadSettingsUpdateResponse {
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -17262,6 +19729,14 @@ impl ThreadSourceKind {
 /// The `ThreadStartParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ThreadStartParams {
+    /// Allow a provider with an authoritative static model catalog to replace an unavailable requested model with its default.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "allowProviderModelFallback",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_provider_model_fallback: Option<bool>,
     /// The `approvalPolicy` field.
     #[serde(
         rename = "approvalPolicy",
@@ -17289,6 +19764,14 @@ pub struct ThreadStartParams {
     /// The `cwd` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// Initial Daybreak choice for this persistent thread. Omitted or null leaves it unset. This does not select a turn's `cyberAccessProgram` or grant access. Not supported for ephemeral threads.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "daybreakEnabled",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub daybreak_enabled: Option<bool>,
     /// The `developerInstructions` field.
     #[serde(
         rename = "developerInstructions",
@@ -17296,9 +19779,47 @@ pub struct ThreadStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub developer_instructions: Option<String>,
+    /// The `dynamicTools` field.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "dynamicTools",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub dynamic_tools: Option<Vec<DynamicToolSpec>>,
+    /// Optional sticky environments for this thread.
+    ///
+    /// Omitted selects the default environment when environment access is enabled. Empty disables environment access for turns that do not provide a turn override. Non-empty selects the first environment as the current turn environment.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<TurnEnvironmentParams>>,
     /// The `ephemeral` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<bool>,
+    /// If true, opt into emitting raw Responses API items on the event stream. This is for internal use only (e.g. Codex Cloud).
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "experimentalRawEvents",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub experimental_raw_events: Option<bool>,
+    /// Persisted thread history contract to use for this new thread.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "historyMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub history_mode: Option<ThreadHistoryMode>,
+    /// Test-only experimental field used to validate experimental gating and schema filtering behavior in a stable way.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "mockExperimentalField",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mock_experimental_field: Option<String>,
     /// The `model` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -17309,12 +19830,44 @@ pub struct ThreadStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub model_provider: Option<String>,
+    /// @deprecated Ignored. Use Ultra reasoning effort for proactive multi-agent behavior.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "multiAgentMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multi_agent_mode: Option<MultiAgentMode>,
+    /// Named profile id for this thread. Cannot be combined with `sandbox`.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
     /// @deprecated `friendly` and `pragmatic` no longer select a style.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personality: Option<Personality>,
+    /// Optional project identity for this new thread. Durable threads persist the assignment; ephemeral threads expose it only in live responses.
+    #[cfg(feature = "experimental")]
+    #[serde(rename = "projectId", default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    /// Replace the thread's runtime workspace roots. Paths must be absolute.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "runtimeWorkspaceRoots",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_workspace_roots: Option<Vec<AbsolutePathBuf>>,
     /// The `sandbox` field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<SandboxMode>,
+    /// Capability roots selected for this thread by the hosting platform.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "selectedCapabilityRoots",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub selected_capability_roots: Option<Vec<SelectedCapabilityRoot>>,
     /// The `serviceName` field.
     #[serde(
         rename = "serviceName",
@@ -17351,6 +19904,14 @@ pub struct ThreadStartParams {
 /// The `ThreadStartResponse` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThreadStartResponse {
+    /// Named or implicit built-in profile that produced the active permissions, when known.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "activePermissionProfile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub active_permission_profile: Option<ActivePermissionProfile>,
     /// The `approvalPolicy` field.
     #[serde(rename = "approvalPolicy")]
     pub approval_policy: AskForApproval,
@@ -17382,6 +19943,16 @@ pub struct ThreadStartResponse {
     /// The `modelProvider` field.
     #[serde(rename = "modelProvider")]
     pub model_provider: String,
+    /// @deprecated Always `explicitRequestOnly`. Use `reasoningEffort` for Ultra behavior.
+    ///
+    /// Defaults to `"explicitRequestOnly"` when absent.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "multiAgentMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multi_agent_mode: Option<MultiAgentMode>,
     /// The `reasoningEffort` field.
     #[serde(
         rename = "reasoningEffort",
@@ -17389,6 +19960,16 @@ pub struct ThreadStartResponse {
         skip_serializing_if = "Option::is_none"
     )]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Thread-scoped runtime workspace roots used to materialize `:workspace_roots`.
+    ///
+    /// Defaults to `[]` when absent.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "runtimeWorkspaceRoots",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_workspace_roots: Option<Vec<AbsolutePathBuf>>,
     /// Legacy sandbox policy retained for compatibility. Experimental clients should prefer `activePermissionProfile` for profile provenance.
     pub sandbox: SandboxPolicy,
     /// The `serviceTier` field.
@@ -17592,6 +20173,49 @@ pub struct TurnCompletedThreadTimelineEntry {
     pub status: TurnStatus,
     /// The `turn_id` field.
     pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - list ordinary and realtime thread history in rollout order.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadTimelineListParams {
+    /// The `cursor` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// The `limit` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// EXPERIMENTAL - a bounded timeline page with its resolved opening voice state.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadTimelineListResponse {
+    /// The `activeRealtimeSessionAtPageStart` field.
+    #[serde(
+        rename = "activeRealtimeSessionAtPageStart",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub active_realtime_session_at_page_start: Option<String>,
+    /// The `data` field.
+    pub data: Vec<ThreadTimelineEntry>,
+    /// The `nextCursor` field.
+    #[serde(
+        rename = "nextCursor",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_cursor: Option<String>,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
@@ -18322,9 +20946,92 @@ pub struct TurnPlanUpdatedNotification {
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
+/// Experimental settings changes for one running turn, not future turns. Unsupported fields are rejected rather than silently ignored. Any live task kind may accept publication. Child sessions and consumers of frozen initial settings are unchanged.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnSettingsUpdateParams {
+    /// Changes the active turn's reviewer without changing future thread settings. Already captured steps and pending approvals retain their original reviewer.
+    #[serde(
+        rename = "approvalsReviewer",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub approvals_reviewer: Option<ApprovalsReviewer>,
+    /// Omission or `null` leaves the effort unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<ReasoningEffort>,
+    /// Omission or `null` leaves the model unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `null` clears the requested tier; omission leaves it unchanged.
+    #[serde(
+        rename = "serviceTier",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_tier: Option<String>,
+    /// Omission or `null` leaves the summary preference unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<ReasoningSummary>,
+    /// The `threadId` field.
+    #[serde(rename = "threadId")]
+    pub thread_id: String,
+    /// The `turnId` field.
+    #[serde(rename = "turnId")]
+    pub turn_id: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `TurnSettingsUpdateResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnSettingsUpdateResponse {
+    /// The `status` field.
+    pub status: TurnSettingsUpdateStatus,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `TurnSettingsUpdateStatus` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TurnSettingsUpdateStatus {
+    /// Published for subsequent captures, even if the values were unchanged. Already captured steps are unchanged; a later inference is not guaranteed.
+    #[serde(rename = "applied")]
+    Applied,
+    /// No matching live task remained available for publication.
+    #[serde(rename = "targetUnavailable")]
+    TargetUnavailable,
+    /// A value this version of the protocol does not know, kept as sent.
+    #[serde(untagged)]
+    Unknown(String),
+}
+#[cfg(feature = "experimental")]
+impl TurnSettingsUpdateStatus {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Applied => "applied",
+            Self::TargetUnavailable => "targetUnavailable",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+
 /// The `TurnStartParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnStartParams {
+    /// Optional client-provided context fragments keyed by an opaque source identifier.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "additionalContext",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub additional_context: Option<std::collections::BTreeMap<String, AdditionalContextEntry>>,
     /// Override the approval policy for this turn and subsequent turns.
     #[serde(
         rename = "approvalPolicy",
@@ -18346,9 +21053,27 @@ pub struct TurnStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub client_user_message_id: Option<String>,
+    /// EXPERIMENTAL - Set a pre-set collaboration mode. Takes precedence over model, reasoning_effort, and developer instructions if set.
+    ///
+    /// For `collaboration_mode.settings.developer_instructions`, `null` means "use the built-in instructions for the selected mode".
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "collaborationMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub collaboration_mode: Option<CollaborationMode>,
     /// Override the working directory for this turn and subsequent turns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwd: Option<String>,
+    /// EXPERIMENTAL - Request an authorized cyber program for this turn. Omission preserves automatic behavior. This does not grant access.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "cyberAccessProgram",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cyber_access_program: Option<CyberAccessProgram>,
     /// Replace this thread's disabled plugin IDs. Omitted/null preserves the list; [] clears it.
     #[serde(
         rename = "disabledPluginIds",
@@ -18359,11 +21084,25 @@ pub struct TurnStartParams {
     /// Override the reasoning effort for this turn and subsequent turns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effort: Option<ReasoningEffort>,
+    /// Optional environments for this turn and subsequent turns.
+    ///
+    /// Omitted uses the thread sticky environments. Empty disables environment access for this turn. Non-empty selects the first environment as the current turn environment for this turn.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<TurnEnvironmentParams>>,
     /// The `input` field.
     pub input: Vec<UserInput>,
     /// Override the model for this turn and subsequent turns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// @deprecated Ignored. Use `effort: "ultra"` for proactive multi-agent behavior.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "multiAgentMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub multi_agent_mode: Option<MultiAgentMode>,
     /// Optional JSON Schema used to constrain the final assistant message for this turn.
     #[serde(
         rename = "outputSchema",
@@ -18380,9 +21119,25 @@ pub struct TurnStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub parent_turn_id: Option<String>,
+    /// Select a named permissions profile id for this turn and subsequent turns. Cannot be combined with `sandboxPolicy`.
+    #[cfg(feature = "experimental")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<String>,
     /// @deprecated `friendly` and `pragmatic` no longer select a style. Changing this does not rewrite the thread's existing instructions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personality: Option<Personality>,
+    /// Optional metadata to enrich Codex's ResponsesAPI turn metadata.
+    ///
+    /// Entries are flattened into the JSON string sent as `client_metadata["x-codex-turn-metadata"]` on ResponsesAPI HTTP and websocket requests.
+    ///
+    /// They are not sent as top-level ResponsesAPI `client_metadata` keys, and reserved keys such as `session_id`, `thread_id`, `turn_id`, and `window_id` cannot be overridden.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "responsesapiClientMetadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub responsesapi_client_metadata: Option<std::collections::BTreeMap<String, String>>,
     /// ID of the first turn in the chain of work that led to this new turn.
     ///
     /// When setting `parentTurnId`, set this to the parent turn's `rootTurnId` when known. This keeps descendant work attributed to the original turn. If omitted, the new turn becomes its own root. Ignored when this request adds input to an active turn.
@@ -18392,6 +21147,14 @@ pub struct TurnStartParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub root_turn_id: Option<String>,
+    /// Replace the thread's runtime workspace roots for this turn and subsequent turns. Paths must be absolute.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "runtimeWorkspaceRoots",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_workspace_roots: Option<Vec<AbsolutePathBuf>>,
     /// Override the sandbox policy for this turn and subsequent turns.
     #[serde(
         rename = "sandboxPolicy",
@@ -18496,6 +21259,14 @@ impl TurnStatus {
 /// The `TurnSteerParams` type of the app-server protocol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TurnSteerParams {
+    /// Optional client-provided context fragments keyed by an opaque source identifier.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "additionalContext",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub additional_context: Option<std::collections::BTreeMap<String, AdditionalContextEntry>>,
     /// The `clientUserMessageId` field.
     #[serde(
         rename = "clientUserMessageId",
@@ -18508,6 +21279,18 @@ pub struct TurnSteerParams {
     pub expected_turn_id: String,
     /// The `input` field.
     pub input: Vec<UserInput>,
+    /// Optional metadata to enrich Codex's ResponsesAPI turn metadata.
+    ///
+    /// Entries are flattened into the JSON string sent as `client_metadata["x-codex-turn-metadata"]` on ResponsesAPI HTTP and websocket requests.
+    ///
+    /// They are not sent as top-level ResponsesAPI `client_metadata` keys, and reserved keys such as `session_id`, `thread_id`, `turn_id`, and `window_id` cannot be overridden.
+    #[cfg(feature = "experimental")]
+    #[serde(
+        rename = "responsesapiClientMetadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub responsesapi_client_metadata: Option<std::collections::BTreeMap<String, String>>,
     /// The `threadId` field.
     #[serde(rename = "threadId")]
     pub thread_id: String,
@@ -18691,6 +21474,344 @@ pub struct MentionUserInput {
     pub name: String,
     /// The `path` field.
     pub path: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Cancels a native verification RPC issued on this connection, not an elicitation. Use a fresh request ID for each operation and a distinct ID for this cancellation RPC.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserVerificationCancelParams {
+    /// The `requestId` field.
+    #[serde(rename = "requestId")]
+    pub request_id: RequestId,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Acknowledges the cancellation signal; native work may still be finishing. Unknown or finished requests are a no-op, and completed effects are not rolled back.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserVerificationCancelResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `UserVerificationCancellationReason` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserVerificationCancellationReason {
+    /// `userCancelled`.
+    #[serde(rename = "userCancelled")]
+    UserCancelled,
+    /// `interrupted`.
+    #[serde(rename = "interrupted")]
+    Interrupted,
+    /// A value this version of the protocol does not know, kept as sent.
+    #[serde(untagged)]
+    Unknown(String),
+}
+#[cfg(feature = "experimental")]
+impl UserVerificationCancellationReason {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::UserCancelled => "userCancelled",
+            Self::Interrupted => "interrupted",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+
+/// The `UserVerificationDeleteParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserVerificationDeleteParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `UserVerificationDeleteResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserVerificationDeleteResponse {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `UserVerificationEnrollParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserVerificationEnrollParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Public metadata for a created or reused local credential. The caller completes backend registration; this response does not establish server enrollment. Older app-servers omit the metadata fields; callers must check both before registration.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserVerificationEnrollResponse {
+    /// The `algorithm` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// The `credentialId` field.
+    #[serde(rename = "credentialId")]
+    pub credential_id: String,
+    /// Unpadded base64url of the SubjectPublicKeyInfo DER encoding.
+    #[serde(rename = "publicKey", default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Closed error categories; native diagnostic payloads must not cross this boundary.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum UserVerificationErrorDetails {
+    /// The `invalidRequest` variant of [`UserVerificationErrorDetails`].
+    #[serde(rename = "invalidRequest")]
+    InvalidRequest(InvalidRequestUserVerificationErrorDetails),
+    /// The `unavailable` variant of [`UserVerificationErrorDetails`].
+    #[serde(rename = "unavailable")]
+    Unavailable(UnavailableUserVerificationErrorDetails),
+    /// The `cancelled` variant of [`UserVerificationErrorDetails`].
+    #[serde(rename = "cancelled")]
+    Cancelled(CancelledUserVerificationErrorDetails),
+    /// The `failed` variant of [`UserVerificationErrorDetails`].
+    #[serde(rename = "failed")]
+    Failed(FailedUserVerificationErrorDetails),
+    /// A variant this version of the protocol does not know (or one whose fields do not match the schema), kept as the raw object including `type`.
+    #[serde(untagged)]
+    Unknown(serde_json::Value),
+}
+
+/// The `invalidRequest` variant of [`UserVerificationErrorDetails`].
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvalidRequestUserVerificationErrorDetails {
+    /// The `reason` field.
+    pub reason: UserVerificationInvalidRequestReason,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `unavailable` variant of [`UserVerificationErrorDetails`].
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnavailableUserVerificationErrorDetails {
+    /// The `reason` field.
+    pub reason: UserVerificationUnavailableReason,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `cancelled` variant of [`UserVerificationErrorDetails`].
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelledUserVerificationErrorDetails {
+    /// The `reason` field.
+    pub reason: UserVerificationCancellationReason,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `failed` variant of [`UserVerificationErrorDetails`].
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedUserVerificationErrorDetails {
+    /// The `reason` field.
+    pub reason: UserVerificationFailureReason,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `UserVerificationFailureReason` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserVerificationFailureReason {
+    /// `authenticationFailed`.
+    #[serde(rename = "authenticationFailed")]
+    AuthenticationFailed,
+    /// `timeout`.
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// `providerError`.
+    #[serde(rename = "providerError")]
+    ProviderError,
+    /// `serviceError`.
+    #[serde(rename = "serviceError")]
+    ServiceError,
+    /// A value this version of the protocol does not know, kept as sent.
+    #[serde(untagged)]
+    Unknown(String),
+}
+#[cfg(feature = "experimental")]
+impl UserVerificationFailureReason {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::AuthenticationFailed => "authenticationFailed",
+            Self::Timeout => "timeout",
+            Self::ProviderError => "providerError",
+            Self::ServiceError => "serviceError",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+
+/// The `UserVerificationInvalidRequestReason` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserVerificationInvalidRequestReason {
+    /// `invalidParams`.
+    #[serde(rename = "invalidParams")]
+    InvalidParams,
+    /// A value this version of the protocol does not know, kept as sent.
+    #[serde(untagged)]
+    Unknown(String),
+}
+#[cfg(feature = "experimental")]
+impl UserVerificationInvalidRequestReason {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidParams => "invalidParams",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+
+/// A signature over the exact decoded challenge. The verifier validates and consumes it.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserVerificationProof {
+    /// The `credentialId` field.
+    #[serde(rename = "credentialId")]
+    pub credential_id: String,
+    /// Unpadded base64url DER ECDSA signature using P-256 and SHA-256.
+    pub signature: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The error object inside the normal JSON-RPC envelope.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserVerificationRpcError {
+    /// The `code` field.
+    pub code: i64,
+    /// The `data` field.
+    pub data: UserVerificationErrorDetails,
+    /// The `message` field.
+    pub message: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `UserVerificationStatusParams` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserVerificationStatusParams {
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Local readiness only; this neither prompts nor queries server registration.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct UserVerificationStatusResponse {
+    /// The `credentialId` field.
+    #[serde(
+        rename = "credentialId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub credential_id: Option<String>,
+    /// The `unavailableMessage` field.
+    #[serde(
+        rename = "unavailableMessage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unavailable_message: Option<String>,
+    /// The `unavailableReason` field.
+    #[serde(
+        rename = "unavailableReason",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unavailable_reason: Option<UserVerificationUnavailableReason>,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `UserVerificationUnavailableReason` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserVerificationUnavailableReason {
+    /// `credentialMissing`.
+    #[serde(rename = "credentialMissing")]
+    CredentialMissing,
+    /// `biometricsUnavailable`.
+    #[serde(rename = "biometricsUnavailable")]
+    BiometricsUnavailable,
+    /// `providerUnavailable`.
+    #[serde(rename = "providerUnavailable")]
+    ProviderUnavailable,
+    /// A value this version of the protocol does not know, kept as sent.
+    #[serde(untagged)]
+    Unknown(String),
+}
+#[cfg(feature = "experimental")]
+impl UserVerificationUnavailableReason {
+    /// The value as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::CredentialMissing => "credentialMissing",
+            Self::BiometricsUnavailable => "biometricsUnavailable",
+            Self::ProviderUnavailable => "providerUnavailable",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+
+/// Local signing primitive, independent of any pending elicitation.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserVerificationVerifyParams {
+    /// Unpadded base64url encoding of 1–4096 challenge bytes.
+    pub challenge: String,
+    /// Additional display context; at most 4096 UTF-8 bytes.
+    pub description: String,
+    /// Display context already approved by the UI; 1–256 UTF-8 bytes.
+    pub title: String,
+    /// Members not described by the schema, kept as sent.
+    #[serde(flatten)]
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// The `UserVerificationVerifyResponse` type of the app-server protocol.
+#[cfg(feature = "experimental")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserVerificationVerifyResponse {
+    /// The `proof` field.
+    pub proof: UserVerificationProof,
     /// Members not described by the schema, kept as sent.
     #[serde(flatten)]
     pub extra: std::collections::BTreeMap<String, serde_json::Value>,

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::goal_turn::{AsyncGoalTurn, GoalTurnStream};
 use crate::inputs::Input;
 use crate::router::TurnEvent;
-use crate::turn::TurnResult;
+use crate::turn::{InterruptOutcome, TurnResult};
 
 #[allow(unused_imports)] // referenced by the docs
 use crate::error::Error;
@@ -105,11 +105,12 @@ impl GoalTurn {
     }
 
     /// Pauses the goal and interrupts the runtime turn running now; the logical turn ends as
-    /// `interrupted`.
+    /// `interrupted` ([`InterruptOutcome::Requested`]). A logical turn already over is left
+    /// alone: [`InterruptOutcome::AlreadyFinished`] with its status.
     ///
     /// # Errors
     /// As the async twin; [`Error::BlockingInAsync`] inside a tokio runtime.
-    pub fn interrupt(&self) -> Result<()> {
+    pub fn interrupt(&self) -> Result<InterruptOutcome> {
         self.codex.call(self.inner.interrupt())
     }
 
