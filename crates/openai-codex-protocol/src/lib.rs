@@ -13,12 +13,28 @@
 //! `codex app-server generate-json-schema` of the pinned runtime, [`RUNTIME_VERSION`]). Do not
 //! edit the generated files; `cargo xtask codegen --check` fails when they drift from the schema.
 //!
+//! # The experimental surface
+//!
+//! The runtime also describes an experimental protocol (`generate-json-schema --experimental`,
+//! checked in at `schema/experimental/`): more methods, a server request
+//! (`currentTime/read`), and fields the runtime sends once a client opts in with
+//! `capabilities.experimentalApi` (such as `availableDecisions` on command approvals and
+//! `Thread.environments`). The crate is generated from both bundles; what only the
+//! experimental one lists is compiled with the cargo feature `experimental` only. Without it
+//! those members still survive a round trip, in the `extra` map of their struct.
+//!
+//! Turning the feature on adds fields to some structs and variants to [`ServerRequest`]: code
+//! that builds those structs field by field, or matches the enums exhaustively, must account
+//! for them (for example with `..Default::default()` where the struct has a `Default`).
+//!
 //! # Naming
 //!
 //! - Every schema definition is a type of the same name, re-exported at the crate root:
 //!   [`ThreadItem`], [`TurnStartParams`], [`AgentMessageDeltaNotification`], …
 //! - Struct fields are the wire names in snake_case (`threadId` → `thread_id`, `type` →
-//!   `r#type`), with `#[serde(rename)]` keeping the wire name.
+//!   `r#type`), with `#[serde(rename)]` keeping the wire name. A member named `extra` (the
+//!   experimental `Thread.extra`) is the field `extra_data`, since `extra` is the map of
+//!   unknown members on every struct.
 //! - Inline schemas get generated names: `{Parent}{Field}` for a property, the schema `title`
 //!   (else `{Variant}{Parent}`) for a member of a union, e.g. [`ThreadItem::AgentMessage`] holds
 //!   an [`AgentMessageThreadItem`]. An object that is partly a union (common fields plus
