@@ -1091,6 +1091,27 @@ impl TurnSubscription {
             .is_none_or(|(_, q)| q.completed && q.entries.is_empty())
     }
 
+    /// The next event if one is already here, without waiting and without a task context: from
+    /// the batch taken before, else the whole queue taken as the next batch. `None` when the
+    /// stream would have to wait, has ended or failed (`poll_next` says which).
+    pub(crate) fn try_next(&mut self) -> Option<TurnEvent> {
+        self.activity.fetch_add(1, Ordering::Relaxed);
+        if let Some(entry) = self.local.pop_front() {
+            return Some(Self::yield_entry(entry));
+        }
+        let mut guard = self.channel.state.lock().expect("channel poisoned");
+        let (_, queue) = guard.subs.iter_mut().find(|(id, _)| *id == self.id)?;
+        if queue.entries.is_empty() {
+            return None;
+        }
+        std::mem::swap(&mut self.local, &mut queue.entries);
+        queue.deltas = 0;
+        queue.bytes = 0;
+        drop(guard);
+        self.router.notify_room();
+        self.local.pop_front().map(Self::yield_entry)
+    }
+
     fn yield_entry(entry: Entry) -> TurnEvent {
         match entry {
             Entry::Event(event) => TurnEvent::Notification(event),

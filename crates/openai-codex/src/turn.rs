@@ -649,6 +649,38 @@ impl TurnStream {
     }
 }
 
+impl TurnStream {
+    /// Feeds a delivered notification to the collector this stream reports to.
+    fn observe(&mut self, event: &TurnEvent) {
+        if let TurnEvent::Notification(n) = event {
+            let mut shared = self.state.collector.lock().expect("collector poisoned");
+            match self.replay.as_mut() {
+                Some(replay) => {
+                    replay.observe(&self.turn_id, n);
+                    // The first consumer to see the completion publishes the result.
+                    if shared.result.is_none() {
+                        shared.result = replay.result.take();
+                    }
+                }
+                None => shared.observe(&self.turn_id, n),
+            }
+        }
+    }
+
+    /// The next event if it has already arrived: no waiting, no task context, no runtime. The
+    /// blocking iterator takes what is there this way and only waits (through the runtime, for
+    /// the watchdog's timer) when nothing is. `None`: call `poll_next`.
+    pub(crate) fn try_next(&mut self) -> Option<Result<TurnEvent>> {
+        if self.stalled {
+            return None;
+        }
+        let event = self.subscription.as_mut()?.try_next()?;
+        self.armed = false;
+        self.observe(&event);
+        Some(Ok(event))
+    }
+}
+
 impl Stream for TurnStream {
     type Item = Result<TurnEvent>;
 
@@ -673,20 +705,7 @@ impl Stream for TurnStream {
         self.armed = false;
         match polled {
             Poll::Ready(Some(Ok(event))) => {
-                if let TurnEvent::Notification(n) = &event {
-                    let this = &mut *self;
-                    let mut shared = this.state.collector.lock().expect("collector poisoned");
-                    match this.replay.as_mut() {
-                        Some(replay) => {
-                            replay.observe(&this.turn_id, n);
-                            // The first consumer to see the completion publishes the result.
-                            if shared.result.is_none() {
-                                shared.result = replay.result.take();
-                            }
-                        }
-                        None => shared.observe(&this.turn_id, n),
-                    }
-                }
+                self.observe(&event);
                 Poll::Ready(Some(Ok(event)))
             }
             Poll::Ready(None) => {

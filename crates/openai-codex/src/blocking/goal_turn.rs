@@ -1,9 +1,9 @@
 //! `GoalTurn`: a goal run as one logical turn, for the blocking client.
 
-use futures::StreamExt;
 use openai_codex_protocol as proto;
 
 use super::codex::Codex;
+use super::iter::EventIter;
 use super::thread::Thread;
 use super::turn::TurnHandle;
 use crate::error::Result;
@@ -81,9 +81,7 @@ impl GoalTurn {
     /// [`AsyncGoalTurn::stream`]).
     pub fn stream(&self) -> GoalTurnIter {
         GoalTurnIter {
-            stream: self.inner.stream(),
-            codex: self.codex.clone(),
-            done: false,
+            inner: EventIter::new(self.inner.stream(), self.codex.clone()),
         }
     }
 
@@ -127,29 +125,14 @@ impl GoalTurn {
 /// [`GoalTurn::stream`]).
 #[derive(Debug)]
 pub struct GoalTurnIter {
-    stream: GoalTurnStream,
-    codex: Codex,
-    done: bool,
+    inner: EventIter<GoalTurnStream>,
 }
 
 impl Iterator for GoalTurnIter {
     type Item = Result<TurnEvent>;
 
     fn next(&mut self) -> Option<Result<TurnEvent>> {
-        if self.done {
-            return None;
-        }
-        match self.codex.block_on(self.stream.next()) {
-            Ok(Some(item)) => Some(item),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(error) => {
-                self.done = true;
-                Some(Err(error))
-            }
-        }
+        self.inner.next_event()
     }
 }
 

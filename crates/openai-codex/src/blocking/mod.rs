@@ -31,6 +31,7 @@
 mod codex;
 mod goal;
 mod goal_turn;
+mod iter;
 mod login;
 mod pool;
 mod retry;

@@ -1,9 +1,9 @@
 //! `TurnHandle`: one turn of the blocking client, and `TurnIter`, its events as an iterator.
 
-use futures::StreamExt;
 use openai_codex_protocol as proto;
 
 use super::codex::Codex;
+use super::iter::EventIter;
 use crate::error::{Error, Result};
 use crate::inputs::Input;
 use crate::router::TurnEvent;
@@ -69,9 +69,7 @@ impl TurnHandle {
     /// empty.
     pub fn stream(&self) -> TurnIter {
         TurnIter {
-            stream: self.inner.stream(),
-            codex: self.codex.clone(),
-            done: false,
+            inner: EventIter::new(self.inner.stream(), self.codex.clone()),
         }
     }
 
@@ -122,34 +120,20 @@ impl TurnHandle {
 /// One turn's events as a blocking iterator over the async [`TurnStream`] (see
 /// [`TurnHandle::stream`]).
 ///
-/// Each `next()` waits for the turn's next event. Items are `Err` when the connection closes
-/// mid-turn, or, once, [`Error::BlockingInAsync`] when called inside a tokio runtime (the
-/// iterator then ends; a new `stream()` outside the runtime continues the turn).
+/// Each `next()` waits for the turn's next event; events that have already arrived are taken
+/// on the caller's thread without a trip through the client's runtime. Items are `Err` when the
+/// connection closes mid-turn, or, once, [`Error::BlockingInAsync`] when called inside a tokio
+/// runtime (the iterator then ends; a new `stream()` outside the runtime continues the turn).
 #[derive(Debug)]
 pub struct TurnIter {
-    stream: TurnStream,
-    codex: Codex,
-    done: bool,
+    inner: EventIter<TurnStream>,
 }
 
 impl Iterator for TurnIter {
     type Item = Result<TurnEvent>;
 
     fn next(&mut self) -> Option<Result<TurnEvent>> {
-        if self.done {
-            return None;
-        }
-        match self.codex.block_on(self.stream.next()) {
-            Ok(Some(item)) => Some(item),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(error) => {
-                self.done = true;
-                Some(Err(error))
-            }
-        }
+        self.inner.next_event()
     }
 }
 
