@@ -80,6 +80,9 @@ pub struct CodexConfig {
     pub client_version: String,
     /// `capabilities.experimentalApi` sent in `initialize`.
     pub experimental_api: bool,
+    /// Whether a turn's tracing span (`codex.turn`) carries its prompt text (field `prompt`).
+    /// Off by default: prompts may hold what a service must not log.
+    pub trace_prompts: bool,
     /// How long a request waits for its response by default. Never unbounded.
     pub request_timeout: Duration,
     /// How long `close()` waits for the runtime to exit after its stdin is closed, before it is
@@ -173,6 +176,7 @@ impl std::fmt::Debug for CodexConfig {
             .field("client_title", &self.client_title)
             .field("client_version", &self.client_version)
             .field("experimental_api", &self.experimental_api)
+            .field("trace_prompts", &self.trace_prompts)
             .field("request_timeout", &self.request_timeout)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("stream_buffer", &self.stream_buffer)
@@ -205,6 +209,7 @@ impl Default for CodexConfig {
             client_title: "Codex Rust SDK".to_string(),
             client_version: env!("CARGO_PKG_VERSION").to_string(),
             experimental_api: true,
+            trace_prompts: false,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_grace: Duration::from_secs(2),
             endpoint: None,
@@ -380,6 +385,28 @@ impl CodexConfig {
     #[must_use]
     pub fn experimental_api(mut self, enabled: bool) -> Self {
         self.experimental_api = enabled;
+        self
+    }
+
+    /// Puts each turn's prompt text into its tracing span (`codex.turn`, field `prompt`).
+    ///
+    /// The SDK opens spans for the client (`codex.client`: runtime pid, endpoint), every
+    /// request (`codex.request`: method, id, duration, error kind), every turn it starts
+    /// (`codex.turn`: thread id, turn id, status and token usage at completion) and every server
+    /// request (`codex.server_request`, under its turn: kind, decision, handler time). They carry
+    /// no credentials, and no prompt text unless this is on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use openai_codex::CodexConfig;
+    ///
+    /// let config = CodexConfig::default().trace_prompts(true);
+    /// assert!(config.trace_prompts);
+    /// ```
+    #[must_use]
+    pub fn trace_prompts(mut self, enabled: bool) -> Self {
+        self.trace_prompts = enabled;
         self
     }
 

@@ -46,6 +46,7 @@ pub mod router;
 mod rpc;
 pub mod runtime;
 pub mod sandbox;
+mod spans;
 #[cfg(feature = "typed")]
 pub mod structured;
 pub mod thread;

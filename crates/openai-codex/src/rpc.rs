@@ -28,10 +28,12 @@ use openai_codex_protocol::{ClientRequest, ServerNotification, ServerRequest};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use crate::error::{ClosedReason, Error, ErrorCode, Result, RpcError};
 use crate::handler::{ServerRequestHandler, ServerRequestReply};
 use crate::router::{Router, StreamLimits};
+use crate::spans::Spans;
 use crate::transport::{ChildProcess, Transport};
 
 /// How many stderr lines a closed-connection error carries, at most.
@@ -70,6 +72,8 @@ enum ReplyError {
 
 /// State shared by the reader, the writer, server-request tasks and every handle.
 pub(crate) struct Shared {
+    /// The client's span and the open turn spans.
+    pub(crate) spans: Spans,
     pending: Mutex<HashMap<i64, ReplySlot>>,
     closed: OnceLock<ClosedReason>,
     pub(crate) router: Arc<Router>,
@@ -164,7 +168,12 @@ impl Connection {
             ..
         } = transport;
         let (tx, rx) = mpsc::channel::<Vec<u8>>();
+        let spans = Spans::new(
+            process.as_ref().map(|p| p.id()),
+            config.endpoint.as_ref().map(ToString::to_string),
+        );
         let shared = Arc::new(Shared {
+            spans,
             pending: Mutex::default(),
             closed: OnceLock::new(),
             router: Arc::new(Router::new(limits)),
@@ -283,6 +292,21 @@ impl Connection {
         timeout: Duration,
     ) -> Result<Box<RawValue>> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let span = self.shared.spans.request(method, id);
+        let started = std::time::Instant::now();
+        let result = self.exchange(id, method, params, timeout).await;
+        crate::spans::finish_request(&span, started, &result);
+        result
+    }
+
+    /// Sends request `id` and waits for its reply (see [`Connection::request_raw`]).
+    async fn exchange(
+        &self,
+        id: i64,
+        method: &str,
+        params: Option<&RawValue>,
+        timeout: Duration,
+    ) -> Result<Box<RawValue>> {
         let line = encode_line(&OutgoingRequest { id, method, params })?;
         let (tx, rx) = oneshot::channel();
         self.shared
@@ -501,7 +525,18 @@ impl Shared {
                         params: raw_to_value(params),
                     }
                 });
+                self.spans.usage(&notification);
+                // Kept for the turn span, which closes once the completion has been routed.
+                let completed = match &notification {
+                    ServerNotification::TurnCompleted(n) => {
+                        Some((n.turn.id.clone(), n.turn.status.clone()))
+                    }
+                    _ => None,
+                };
                 self.router.route_deferred(notification, params, wake);
+                if let Some((turn_id, status)) = completed {
+                    self.spans.completed(&turn_id, status.as_str());
+                }
             }
             (None, Some(id)) => self.complete(id, envelope.result, envelope.error),
             (None, None) => {
@@ -616,6 +651,23 @@ impl Shared {
         Arc::clone(&self.handler.read().expect("handler lock poisoned"))
     }
 
+    /// The span of a server request, under its turn's span when that turn is traced (the
+    /// params are read for `turnId` only then).
+    fn server_request_span(&self, method: &str, params: Option<&RawValue>) -> tracing::Span {
+        #[derive(Deserialize)]
+        struct TurnKey<'a> {
+            #[serde(rename = "turnId", borrow, default)]
+            turn_id: Option<Cow<'a, str>>,
+        }
+        let key = if self.spans.tracing_turns() {
+            params.and_then(|p| serde_json::from_str::<TurnKey<'_>>(p.get()).ok())
+        } else {
+            None
+        };
+        self.spans
+            .server_request(method, key.as_ref().and_then(|k| k.turn_id.as_deref()))
+    }
+
     fn dispatch_server_request(
         self: &Arc<Self>,
         method: &str,
@@ -633,11 +685,15 @@ impl Shared {
             });
         let handler = self.handler_for(params);
         let timeout = *self.handler_timeout.read().expect("handler lock poisoned");
+        let span = self.server_request_span(method, params);
         let shared = Arc::clone(self);
         let method = method.to_string();
         self.handlers_in_flight.fetch_add(1, Ordering::Relaxed);
         self.runtime.spawn(async move {
-            let call = std::panic::AssertUnwindSafe(handler.handle(request)).catch_unwind();
+            let started = std::time::Instant::now();
+            let call =
+                std::panic::AssertUnwindSafe(handler.handle(request).instrument(span.clone()))
+                    .catch_unwind();
             let outcome = match timeout {
                 Some(limit) => tokio::time::timeout(limit, call).await.ok(),
                 None => Some(call.await),
@@ -656,6 +712,7 @@ impl Shared {
                     format!("client handler for {method} timed out"),
                 )),
             };
+            crate::spans::finish_server_request(&span, started, &reply);
             let message = match &reply {
                 Ok(result) => OutgoingReply {
                     id: &id,

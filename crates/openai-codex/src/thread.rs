@@ -896,13 +896,17 @@ impl AsyncThread {
         let _guard = self.codex.inner.turn_locks.lock(&self.id).await;
         let response = self.codex.call::<requests::TurnStart>(&params).await?;
         let turn_id = response.turn.id;
-        let subscription = self
+        let shared = &self.codex.inner.conn().shared;
+        let subscription = shared.router.subscribe_turn(&turn_id, settings.overflow);
+        let prompt = self
             .codex
             .inner
-            .conn()
-            .shared
-            .router
-            .subscribe_turn(&turn_id, settings.overflow);
+            .config
+            .trace_prompts
+            .then(|| crate::spans::prompt_text(&params.input));
+        shared.spans.turn_started(&self.id, &turn_id, prompt, || {
+            shared.router.finished_turn(&turn_id)
+        });
         Ok(AsyncTurnHandle::new(
             self.codex.clone(),
             self.id.clone(),

@@ -342,6 +342,25 @@ fn quickstart() {
 }
 
 #[test]
+fn tracing_spans() {
+    let home = home();
+    let out = run("tracing_spans", &[], &home);
+    assert_contains(
+        &out,
+        &[
+            "codex.client{runtime_pid=",
+            "codex.request{method=\"initialize\"",
+            "codex.turn{thread_id=",
+            "status=\"completed\"",
+            "total_tokens=",
+            "close",
+            "answer: Hello from Codex!",
+        ],
+    );
+    assert!(!out.contains("Say hello"), "no prompt text in spans: {out}");
+}
+
+#[test]
 fn run_turn() {
     let home = home();
     let out = run("run_turn", &[], &home);
