@@ -9,7 +9,7 @@
 
 use futures::StreamExt;
 use openai_codex::types::ServerNotification;
-use openai_codex::{AsyncCodex, CodexConfig, ThreadStartOptions, TurnOptions};
+use openai_codex::{AsyncCodex, CodexConfig, InterruptOutcome, ThreadStartOptions, TurnOptions};
 
 const OBJECTIVE: &str = "Draft a three-line README for a todo-list app (answer with the text, \
                          change no files), then mark the goal complete.";
@@ -57,6 +57,10 @@ async fn main() -> openai_codex::Result<()> {
         "goal {:?} after {turns} turn(s), {} s, {} tokens",
         state.status, state.time_used_seconds, state.tokens_used
     );
+    // The goal turn is over: interrupting it now only reports how it ended.
+    if let InterruptOutcome::AlreadyFinished { status } = goal.interrupt().await? {
+        println!("already finished: {status:?}");
+    }
     codex.close().await;
     Ok(())
 }

@@ -656,6 +656,7 @@ fn goals() {
             "goal turn 1 (Completed)",
             "answer (Completed):\nTodo: a tiny app",
             "goal Complete after 1 turn(s)",
+            "already finished: Some(Completed)",
         ],
     );
 }
