@@ -5,7 +5,8 @@
 //! lives on a thread of its own; every blocking method runs its async twin there and waits for
 //! the result, and between calls the runtime keeps routing notifications and answering server
 //! requests (approvals, user input). Blocking streams are iterators over the async stream's
-//! `next`: [`TurnIter`] for a turn's events, [`Events`] for the global ones.
+//! `next`: [`TurnIter`] for a turn's events, [`Events`] for the global ones. A [`TurnIter`]
+//! takes events that have already arrived without entering the runtime; it only waits there.
 //!
 //! Calling a blocking method from inside a tokio runtime (an `async fn`, a task, or a
 //! `spawn_blocking` closure) returns [`Error::BlockingInAsync`](crate::Error::BlockingInAsync)
