@@ -81,7 +81,8 @@ const STEPS: &[Step] = &[
     // from its packaged sources alone, against its siblings' packages (a local registry cargo
     // makes), so a file left out, a path outside the crate or a dependency cycle fails here.
     // `--allow-dirty`: this checks the crates, not whether the checkout is committed. The
-    // unpublished xtask and bench crates are left out.
+    // unpublished xtask and bench crates are left out, and so is the Python package's crate
+    // (built by maturin into a wheel, not published to crates.io).
     Step {
         name: "package",
         args: &[
@@ -91,9 +92,18 @@ const STEPS: &[Step] = &[
             "xtask",
             "--exclude",
             "openai-codex-bench",
+            "--exclude",
+            "openai-codex-py",
             "--locked",
             "--allow-dirty",
         ],
+        env: &[],
+    },
+    // The Python package: wheel built with maturin into a venv under target/, pytest against the
+    // real runtime. Skips (successfully, saying why) when python3 with venv/pip is absent.
+    Step {
+        name: "python package",
+        args: &["run", "--quiet", "--locked", "-p", "xtask", "--", "python-test"],
         env: &[],
     },
     // A smoke run of the benchmark harness (tiny workloads, one round, debug build, ~1 min):

@@ -7,6 +7,7 @@ mod ci;
 mod codegen;
 mod demo;
 mod fixtures;
+mod python;
 mod runtime;
 mod schema;
 mod soak;
@@ -31,6 +32,9 @@ commands:
                      10,000 turns (deltas, approvals, interrupts; a runtime crash and a new client
                      every 1,000) on the fake app-server; RSS every block, fails unless flat (10 %)
   ci                 run every CI check: fmt, codegen --check, clippy, docs, tests
+  python-test [PYTEST ARGS..]
+                     build the Python package's wheel (maturin) into target/py-venv and run its
+                     pytest suite and examples against the real runtime (skips without python3)
   runtime            install the pinned Codex runtime into target/codex-runtime (idempotent)
   schema             regenerate the JSON Schema bundle from the pinned runtime
   codegen [--check] [--schema-dir DIR] [--out-dir DIR]
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("ci") => ci::run(),
         Some("soak") => soak::run(&args[1..]),
+        Some("python-test") => python::run_tests(&args[1..]),
         Some("runtime") => runtime::install().map(|bin| println!("{}", bin.display())),
         Some("schema") => schema::run(),
         Some("codegen") => codegen::run(&args[1..]),
