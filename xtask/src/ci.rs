@@ -103,7 +103,15 @@ const STEPS: &[Step] = &[
     // real runtime. Skips (successfully, saying why) when python3 with venv/pip is absent.
     Step {
         name: "python package",
-        args: &["run", "--quiet", "--locked", "-p", "xtask", "--", "python-test"],
+        args: &[
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "xtask",
+            "--",
+            "python-test",
+        ],
         env: &[],
     },
     // A smoke run of the benchmark harness (tiny workloads, one round, debug build, ~1 min):

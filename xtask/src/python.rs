@@ -49,7 +49,10 @@ fn output(command: &mut Command) -> Result<String, String> {
 /// Why the Python suite cannot run here, if it cannot.
 fn missing_python() -> Option<String> {
     match Command::new("python3")
-        .args(["-c", "import venv, ensurepip, sys; assert sys.version_info >= (3, 10)"])
+        .args([
+            "-c",
+            "import venv, ensurepip, sys; assert sys.version_info >= (3, 10)",
+        ])
         .output()
     {
         Err(_) => Some("python3 is not installed".into()),
@@ -71,7 +74,9 @@ fn venv(root: &Path) -> Result<PathBuf, String> {
             .is_ok_and(|o| o.status.success());
     if !ready {
         eprintln!("==> creating {}", venv.display());
-        run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv))?;
+        run(Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv))?;
         run(Command::new(&python).args([
             "-m",
             "pip",
@@ -123,7 +128,12 @@ pub(crate) fn run_tests(args: &[String]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&wheels);
     run(Command::new(python.with_file_name("maturin"))
         .current_dir(&root)
-        .args(["build", "--quiet", "-m", "crates/openai-codex-py/Cargo.toml"])
+        .args([
+            "build",
+            "--quiet",
+            "-m",
+            "crates/openai-codex-py/Cargo.toml",
+        ])
         .arg("--out")
         .arg(&wheels)
         .arg("--interpreter")

@@ -9,6 +9,9 @@ with Codex() as codex:
     print("steered:", result.status, result.final_response)
 
     turn = thread.turn("Now list every file, slowly.")
-    turn.interrupt()
+    for event in turn.stream():
+        if event.method == "item/agentMessage/delta":
+            turn.interrupt()  # as soon as the answer starts
+            break
     result = turn.run()
     print("interrupted:", result.status)

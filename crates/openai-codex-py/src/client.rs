@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 use openai_codex::{
-    AsyncChatgptLoginHandle, AsyncCodex, AsyncDeviceCodeLoginHandle, AsyncThread,
-    AsyncTurnHandle, Error, TurnEvent, TurnResult, TurnStream,
+    AsyncChatgptLoginHandle, AsyncCodex, AsyncDeviceCodeLoginHandle, AsyncThread, AsyncTurnHandle,
+    Error, TurnEvent, TurnResult, TurnStream,
 };
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
+use crate::bridge::runtime;
 use crate::errors::to_py_err;
 use crate::options::{parse, ConfigKw, ForkKw, ListKw, ResumeKw, StartKw, TurnKw, WireInput};
 
@@ -34,10 +35,6 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
 const MAX_BATCH: usize = 512;
 
 type SdkResult<T> = openai_codex::Result<T>;
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    pyo3_async_runtimes::tokio::get_runtime()
-}
 
 /// Runs `fut` to completion on the shared runtime with the GIL released, coming back every
 /// [`SIGNAL_POLL`] to run Python's signal handlers. A handler's exception (KeyboardInterrupt)
@@ -66,7 +63,7 @@ fn awaitable<'py, T>(
 where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
-    pyo3_async_runtimes::tokio::future_into_py(py, async move { fut.await.map_err(to_py_err) })
+    crate::bridge::awaitable(py, async move { fut.await.map_err(to_py_err) })
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -240,9 +237,10 @@ impl CoreClient {
     fn thread_start(&self, py: Python<'_>, kw_json: &str) -> PyResult<CoreThread> {
         let options = parse::<StartKw>("thread_start arguments", kw_json)?.into_options()?;
         let codex = self.codex.clone();
-        block_on(py, async move {
-            thread_of(codex.thread_start(options).await)
-        })
+        block_on(
+            py,
+            async move { thread_of(codex.thread_start(options).await) },
+        )
     }
 
     /// `thread/start` (awaitable).
@@ -253,9 +251,10 @@ impl CoreClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let options = parse::<StartKw>("thread_start arguments", kw_json)?.into_options()?;
         let codex = self.codex.clone();
-        awaitable(py, async move {
-            thread_of(codex.thread_start(options).await)
-        })
+        awaitable(
+            py,
+            async move { thread_of(codex.thread_start(options).await) },
+        )
     }
 
     /// `thread/resume`.
@@ -307,9 +306,10 @@ impl CoreClient {
     /// `thread/unarchive`, then loaded so it can run turns.
     fn thread_unarchive(&self, py: Python<'_>, id: String) -> PyResult<CoreThread> {
         let codex = self.codex.clone();
-        block_on(py, async move {
-            thread_of(codex.thread_unarchive(&id).await)
-        })
+        block_on(
+            py,
+            async move { thread_of(codex.thread_unarchive(&id).await) },
+        )
     }
 
     /// `thread/unarchive` (awaitable).
@@ -319,9 +319,10 @@ impl CoreClient {
         id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let codex = self.codex.clone();
-        awaitable(py, async move {
-            thread_of(codex.thread_unarchive(&id).await)
-        })
+        awaitable(
+            py,
+            async move { thread_of(codex.thread_unarchive(&id).await) },
+        )
     }
 
     /// `thread/list`; the response as JSON.
@@ -384,10 +385,7 @@ impl CoreClient {
     }
 
     /// `account/login/start` with a device code (awaitable).
-    fn login_chatgpt_device_code_async<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn login_chatgpt_device_code_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let codex = self.codex.clone();
         awaitable(py, async move {
             Ok(CoreLogin {
@@ -456,13 +454,19 @@ impl CoreThread {
     /// `thread/name/set`; the response as JSON.
     fn set_name(&self, py: Python<'_>, name: String) -> PyResult<String> {
         let thread = self.thread.clone();
-        block_on(py, async move { Ok(to_json(&thread.set_name(name).await?)) })
+        block_on(
+            py,
+            async move { Ok(to_json(&thread.set_name(name).await?)) },
+        )
     }
 
     /// `thread/name/set` (awaitable).
     fn set_name_async<'py>(&self, py: Python<'py>, name: String) -> PyResult<Bound<'py, PyAny>> {
         let thread = self.thread.clone();
-        awaitable(py, async move { Ok(to_json(&thread.set_name(name).await?)) })
+        awaitable(
+            py,
+            async move { Ok(to_json(&thread.set_name(name).await?)) },
+        )
     }
 
     /// `thread/compact/start`; the response as JSON.
@@ -505,7 +509,10 @@ fn wire_event(event: TurnEvent) -> WireEvent {
             json!({"method": "sdk/lagged", "params": {"dropped": dropped}}).to_string(),
         ),
         // A newer SDK's event kind: named so a program can see it, never dropped silently.
-        _ => ("sdk/unknown".to_owned(), json!({"method": "sdk/unknown"}).to_string()),
+        _ => (
+            "sdk/unknown".to_owned(),
+            json!({"method": "sdk/unknown"}).to_string(),
+        ),
     }
 }
 

@@ -71,10 +71,9 @@ fn describe(error: &Error) -> (&'static str, Value) {
             json!({"result": turn_result_json(&failed.result), "retryable": retryable,
                    "turn_message": failed.message()}),
         ),
-        Error::RuntimeNotFound { looked, hint } => (
-            "runtime_not_found",
-            json!({"looked": looked, "hint": hint}),
-        ),
+        Error::RuntimeNotFound { looked, hint } => {
+            ("runtime_not_found", json!({"looked": looked, "hint": hint}))
+        }
         Error::RuntimeVersionMismatch { .. } => ("version_mismatch", json!({})),
         Error::Spawn { program, .. } => ("spawn", json!({"program": program})),
         Error::InvalidInput { field, .. } => ("invalid_input", json!({"field": field})),
@@ -95,9 +94,7 @@ pub(crate) fn to_py_err(error: Error) -> PyErr {
             Ok(exception) => PyErr::from_value(exception),
             // The package is broken if its error module cannot build an exception; the SDK
             // error is still reported, as a plain RuntimeError.
-            Err(broken) => {
-                pyo3::exceptions::PyRuntimeError::new_err(format!("{error} ({broken})"))
-            }
+            Err(broken) => pyo3::exceptions::PyRuntimeError::new_err(format!("{error} ({broken})")),
         }
     })
 }

@@ -4,17 +4,19 @@
 //! name for name; this module is what it stands on: the `openai-codex` Rust SDK driven from
 //! Python.
 //!
-//! * [`client`]: `CoreClient`, `CoreThread`, `CoreTurn` and the login handles. Every operation
+//! * `client`: `CoreClient`, `CoreThread`, `CoreTurn` and the login handles. Every operation
 //!   has a blocking form (the GIL released while it waits, Ctrl-C checked every 50 ms) and an
 //!   `*_async` form returning an asyncio awaitable resolved from the Rust future on one shared
 //!   tokio runtime (no thread per call).
-//! * [`options`]: the keyword arguments of the Python API, received as JSON and mapped onto the
+//! * `bridge`: that runtime, and Rust futures as asyncio futures.
+//! * `options`: the keyword arguments of the Python API, received as JSON and mapped onto the
 //!   SDK's option structs.
-//! * [`errors`]: SDK errors turned into the Python exception classes of the seed.
+//! * `errors`: SDK errors turned into the Python exception classes of the seed.
 //!
 //! Values cross the boundary as JSON text: protocol payloads are serialized once in Rust and
 //! parsed by Python's C `json` module only when the program reads them.
 
+mod bridge;
 mod client;
 mod errors;
 mod options;
@@ -34,5 +36,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::CoreTurn>()?;
     m.add_class::<client::CoreLogin>()?;
     m.add_function(wrap_pyfunction!(errors::rpc_error_info, m)?)?;
+    m.add_function(wrap_pyfunction!(bridge::shutdown, m)?)?;
     Ok(())
 }

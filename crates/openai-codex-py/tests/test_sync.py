@@ -110,7 +110,10 @@ def test_steer_and_interrupt(model):
         assert [i.type for i in steered.items].count("userMessage") == 2
         model.push(messages=[{"text": "never finishes", "chunks": 100}], delay_between_ms=200)
         second = thread.turn("another")
-        second.interrupt()
+        for event in second.stream():
+            if event.method == "item/agentMessage/delta":
+                second.interrupt()
+                break
         result = second.run()
         assert result.status == "interrupted"
         with pytest.raises(InvalidRequestError):

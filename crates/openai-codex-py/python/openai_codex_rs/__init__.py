@@ -10,6 +10,8 @@ Import name ``openai_codex_rs`` (distribution ``openai-codex-rs``). The names ar
         print(thread.run("Say hello in one sentence.").final_response)
 """
 
+import atexit
+
 from . import _core, types
 from ._client import (
     AsyncChatgptLoginHandle,
@@ -58,6 +60,9 @@ from ._inputs import (
     TextInput,
 )
 from ._retry import retry_on_overload
+
+# Before the interpreter finalizes, the core's worker threads stop handing results to Python.
+atexit.register(_core.shutdown)
 
 __version__: str = _core.__version__
 """This package's version (that of the Rust core it is built from)."""

@@ -88,7 +88,16 @@ class Model:
         return json.dumps(self.model_dump(by_alias=by_alias))
 
 
-class TurnStatus(str, enum.Enum):
+class _StrEnum(str, enum.Enum):
+    """A string enum that prints as its value (as ``enum.StrEnum`` of Python 3.11 does)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    __format__ = str.__format__
+
+
+class TurnStatus(_StrEnum):
     """A turn's status."""
 
     completed = "completed"
@@ -97,7 +106,7 @@ class TurnStatus(str, enum.Enum):
     inProgress = "inProgress"
 
 
-class CancelLoginAccountStatus(str, enum.Enum):
+class CancelLoginAccountStatus(_StrEnum):
     """The answer to ``cancel()`` of a login."""
 
     canceled = "canceled"

@@ -3,7 +3,7 @@
 //!
 //! On start it prints one JSON line: `{"codex_bin": ..., "env": {...}, "workspace": ...}`; a
 //! client started with that binary and environment talks to the real runtime, which talks to
-//! this process's [`MockModel`]. Then it reads commands, one JSON object per line:
+//! this process's `MockModel`. Then it reads commands, one JSON object per line:
 //!
 //! * `{"cmd": "push", "script": SCRIPT}`: queue the answer to the next model call;
 //! * `{"cmd": "default", "script": SCRIPT}`: the answer when the queue is empty;
@@ -136,7 +136,10 @@ fn main() {
         .collect();
     let mut stdout = std::io::stdout().lock();
     let hello = json!({"codex_bin": codex_bin, "env": env, "workspace": home.workspace()});
-    if writeln!(stdout, "{hello}").and_then(|()| stdout.flush()).is_err() {
+    if writeln!(stdout, "{hello}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return;
     }
     for line in std::io::stdin().lock().lines() {
