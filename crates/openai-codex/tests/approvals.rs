@@ -545,3 +545,55 @@ async fn deadline_fallback_panics_and_audit() {
     }
     codex.close().await;
 }
+
+/// With the `experimental` feature a handler sees which decisions the runtime accepts (the
+/// runtime sends them because `experimental_api` is on by default).
+#[cfg(feature = "experimental")]
+#[tokio::test]
+async fn a_command_approval_handler_sees_the_available_decisions() {
+    let home = RuntimeHome::new().unwrap();
+    let codex = AsyncCodex::new(home.config()).await.unwrap();
+    let thread = manual_thread(&home, &codex).await;
+    let (handler, seen) = command_handler(CommandExecutionApprovalDecision::Decline);
+    thread.set_handler(handler);
+    let file = home.workspace().join("offered.txt");
+    home.model().push(
+        ResponseScript::new().exec_command(
+            ExecCommand::new(format!("touch {}", file.display()))
+                .login(false)
+                .escalated("Need to create a file"),
+        ),
+    );
+    home.model().push(ResponseScript::text("Declined."));
+    thread
+        .run("Create the file", TurnOptions::default())
+        .await
+        .unwrap();
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    let offered = seen[0]
+        .available_decisions
+        .clone()
+        .expect("the runtime lists the decisions");
+    assert!(
+        offered.contains(&CommandExecutionApprovalDecision::Accept),
+        "{offered:?}"
+    );
+    // Runtime 0.163.0 offers: accept, accept with an exec-policy amendment for this command,
+    // cancel.
+    assert!(
+        offered.contains(&CommandExecutionApprovalDecision::Cancel),
+        "{offered:?}"
+    );
+    assert!(
+        offered.iter().any(|d| matches!(
+            d,
+            CommandExecutionApprovalDecision::AcceptWithExecpolicyAmendment(a)
+                if a.execpolicy_amendment.first().map(String::as_str) == Some("touch")
+        )),
+        "{offered:?}"
+    );
+    assert!(seen[0].extra.is_empty(), "{:?}", seen[0].extra);
+    codex.close().await;
+}
