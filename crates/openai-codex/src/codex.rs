@@ -48,6 +48,9 @@ pub(crate) struct ClientInner {
     shut_down: tokio::sync::OnceCell<()>,
     /// Per-thread locks serializing `turn/start` (and goal starts) on one thread.
     pub(crate) turn_locks: crate::thread::TurnLocks,
+    /// Set when a reconnect found a runtime whose version the policy refuses: reconnecting
+    /// stopped, and every call gets this typed error instead of the bare loss.
+    pub(crate) refused: std::sync::OnceLock<crate::version::Mismatch>,
 }
 
 impl AsyncCodex {
@@ -139,7 +142,9 @@ impl AsyncCodex {
     ///
     /// # Errors
     /// [`Error::TransportClosed`] with the last close reason when the connection is still down
-    /// after `timeout`, or at once when the client was closed.
+    /// after `timeout`, or at once when the client was closed;
+    /// [`Error::RuntimeVersionMismatch`] at once when reconnecting found a runtime whose version
+    /// the policy refuses (reconnecting stops then, and every call gets that error too).
     ///
     /// # Examples
     ///
@@ -157,6 +162,9 @@ impl AsyncCodex {
         loop {
             let reason = self.inner.conn().closed_reason();
             let Some(reason) = reason else { return Ok(()) };
+            if let Some(refusal) = self.inner.refused.get() {
+                return Err(refusal.to_error());
+            }
             if self.inner.is_closing() || tokio::time::Instant::now() >= deadline {
                 return Err(Error::TransportClosed(reason));
             }
@@ -219,12 +227,20 @@ impl AsyncCodex {
                     metadata.binary = Some(path);
                     metadata.binary_source = Some(source);
                 }
-                crate::version::check(
-                    config.version_policy,
-                    &metadata.server_version,
-                    metadata.binary.as_deref(),
-                    metadata.binary_source,
-                )?;
+                match &config.endpoint {
+                    Some(endpoint) => crate::version::check_endpoint(
+                        config.version_policy,
+                        &metadata.server_version,
+                        &endpoint.to_string(),
+                    )
+                    .map_err(|refusal| refusal.to_error())?,
+                    None => crate::version::check(
+                        config.version_policy,
+                        &metadata.server_version,
+                        metadata.binary.as_deref(),
+                        metadata.binary_source,
+                    )?,
+                }
                 Ok(metadata)
             });
         let metadata = match checked {
@@ -245,6 +261,7 @@ impl AsyncCodex {
                 closed: AtomicBool::new(false),
                 shut_down: tokio::sync::OnceCell::new(),
                 turn_locks: Default::default(),
+                refused: std::sync::OnceLock::new(),
             }),
         };
         crate::reconnect::supervise(&client.inner);
@@ -521,7 +538,8 @@ impl AsyncCodex {
         params: M::Params,
         timeout: Duration,
     ) -> Result<M::Response> {
-        self.inner.conn().request::<M>(&params, timeout).await
+        let result = self.inner.conn().request::<M>(&params, timeout).await;
+        self.inner.explain(result)
     }
 
     /// Sends any request by method name with untyped params (`Value::Null` sends no params
@@ -544,7 +562,8 @@ impl AsyncCodex {
             .inner
             .conn()
             .request_raw(method, raw.as_deref(), self.inner.config.request_timeout)
-            .await?;
+            .await;
+        let result = self.inner.explain(result)?;
         crate::rpc::decode(method, &result)
     }
 
@@ -562,14 +581,17 @@ impl AsyncCodex {
     /// ```
     pub fn notify_raw(&self, method: &str, params: Value) -> Result<()> {
         let raw = crate::rpc::encode_params(&params)?;
-        self.inner.conn().notify_raw(method, raw.as_deref())
+        self.inner
+            .explain(self.inner.conn().notify_raw(method, raw.as_deref()))
     }
 
     pub(crate) async fn call<M: ClientRequest>(&self, params: &M::Params) -> Result<M::Response> {
-        self.inner
+        let result = self
+            .inner
             .conn()
             .request::<M>(params, self.inner.config.request_timeout)
-            .await
+            .await;
+        self.inner.explain(result)
     }
 
     /// Logs in with an OpenAI API key. Completes synchronously (no handle). The key is never
@@ -960,6 +982,15 @@ impl AsyncCodex {
 }
 
 impl ClientInner {
+    /// Replaces a closed-connection error with the version refusal that ended reconnecting,
+    /// when there is one: the caller learns why the client will not come back.
+    pub(crate) fn explain<T>(&self, result: Result<T>) -> Result<T> {
+        match (result, self.refused.get()) {
+            (Err(error), Some(refusal)) if error.is_transport_closed() => Err(refusal.to_error()),
+            (result, _) => result,
+        }
+    }
+
     /// The current connection (a new one after a reconnect).
     pub(crate) fn conn(&self) -> Connection {
         self.conn.read().expect("connection slot poisoned").clone()

@@ -76,7 +76,7 @@ pub use inputs::{
 };
 pub use login::{AsyncChatgptLoginHandle, AsyncDeviceCodeLoginHandle};
 pub use overflow::OverflowPolicy;
-pub use pool::{AsyncCodexPool, MemberStatus};
+pub use pool::{AsyncCodexPool, MemberStatus, PoolThreadPage};
 pub use reconnect::ReconnectPolicy;
 pub use retry::{retry_on_overload, RetryOptions};
 pub use router::{GlobalEvent, TurnEvent};

@@ -27,6 +27,18 @@ use crate::thread::{AsyncThread, ThreadListOptions, ThreadResumeOptions, ThreadS
 const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// Bound on one readiness probe or reconnect attempt of the health check.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Threads on one page of [`AsyncCodexPool::thread_list`] when `limit` is not given.
+const DEFAULT_LIST_PAGE: usize = 25;
+
+/// One page of [`AsyncCodexPool::thread_list`]: threads of every member, in one order.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct PoolThreadPage {
+    /// The threads, merged by the requested sort key and direction.
+    pub data: Vec<proto::Thread>,
+    /// Pass as `ThreadListOptions::cursor` for the next page; `None` after the last page.
+    pub next_cursor: Option<String>,
+}
 
 /// One member's state, as [`AsyncCodexPool::members`] reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -292,37 +304,100 @@ impl AsyncCodexPool {
             .copied()
     }
 
-    /// Lists threads on every healthy member (one page each, as `options` asks) and merges
-    /// them, most recently updated first.
+    /// One page of the threads on every member, merged into one order, with a cursor for the
+    /// next page.
+    ///
+    /// The members are read as one list: each member's own list (its cursors stay inside the
+    /// pool's cursor, which is opaque) is merged by the sort key `options` asks for (the
+    /// runtime's default: `created_at`, newest first), and a page holds at most
+    /// `options.limit` threads (default 25). Pass the returned
+    /// [`next_cursor`](PoolThreadPage::next_cursor) as `options.cursor`, with the same other
+    /// options, for the next page; it is `None` after the last one. A member that is down when
+    /// the first page is read is left out of the listing; one that goes down while later pages
+    /// are read fails the call (retry the same cursor once it is back). Threads listed here can
+    /// be resumed through the pool ([`AsyncCodexPool::thread_resume`]).
     ///
     /// # Errors
-    /// The first member's error when a healthy member fails to answer.
+    /// [`Error::InvalidInput`] for a cursor that did not come from this pool's `thread_list`;
+    /// [`Error::TransportClosed`] when a member still being paged through is down; the
+    /// member's error when it fails to answer.
     ///
     /// # Examples
     ///
     /// ```no_run
     /// # async fn example(pool: openai_codex::AsyncCodexPool) -> openai_codex::Result<()> {
-    /// for thread in pool.thread_list(Default::default()).await? {
-    ///     println!("{}", thread.id);
+    /// use openai_codex::ThreadListOptions;
+    ///
+    /// let mut options = ThreadListOptions::default().limit(50);
+    /// loop {
+    ///     let page = pool.thread_list(options.clone()).await?;
+    ///     for thread in &page.data {
+    ///         println!("{} on member {:?}", thread.id, pool.member_of(&thread.id));
+    ///     }
+    ///     match page.next_cursor {
+    ///         Some(cursor) => options = options.cursor(cursor),
+    ///         None => break,
+    ///     }
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn thread_list(&self, options: ThreadListOptions) -> Result<Vec<proto::Thread>> {
-        let clients: Vec<AsyncCodex> = self
+    pub async fn thread_list(&self, options: ThreadListOptions) -> Result<PoolThreadPage> {
+        let page_size = options
+            .limit
+            .map_or(DEFAULT_LIST_PAGE, |l| usize::try_from(l.max(1)).unwrap_or(usize::MAX));
+        let positions = match options.cursor.as_deref() {
+            Some(cursor) => listing::decode(cursor, self.inner.members.len())?,
+            None => self
+                .inner
+                .members
+                .iter()
+                .map(|m| {
+                    // Down at the start: left out of this listing.
+                    if m.healthy.load(Ordering::SeqCst) && m.client().is_some_and(|c| !c.is_closed()) {
+                        listing::Position::start()
+                    } else {
+                        listing::Position::Done
+                    }
+                })
+                .collect(),
+        };
+        let reads = self
             .inner
             .members
             .iter()
-            .filter(|m| m.healthy.load(Ordering::SeqCst))
-            .filter_map(Member::client)
-            .collect();
-        let pages =
-            futures::future::join_all(clients.iter().map(|c| c.thread_list(options.clone()))).await;
-        let mut threads = Vec::new();
-        for page in pages {
-            threads.extend(page?.data);
+            .zip(&positions)
+            .map(|(member, position)| {
+                let options = options.clone();
+                async move {
+                    let listing::Position::At { cursor, skip } = position else {
+                        return Ok(listing::Run::default());
+                    };
+                    let client = member
+                        .client()
+                        .filter(|c| !c.is_closed())
+                        .ok_or_else(|| no_member(&member.name))?;
+                    listing::read_run(&client, options, cursor.clone(), *skip, page_size).await
+                }
+            });
+        let mut runs = futures::future::try_join_all(reads).await?;
+        let order = listing::Order::of(&options);
+        let (data, taken) = listing::merge(&mut runs, &order, page_size);
+        {
+            let mut placements = self.inner.placements.lock().expect("pool lock poisoned");
+            for (thread, &member) in data.iter().zip(&taken) {
+                placements.entry(thread.id.clone()).or_insert(member);
+            }
         }
-        threads.sort_by_key(|t| std::cmp::Reverse(t.updated_at));
-        Ok(threads)
+        let next: Vec<listing::Position> = positions
+            .iter()
+            .zip(&runs)
+            .map(|(position, run)| run.advance(position))
+            .collect();
+        let next_cursor = next
+            .iter()
+            .any(|p| !matches!(p, listing::Position::Done))
+            .then(|| listing::encode(&next));
+        Ok(PoolThreadPage { data, next_cursor })
     }
 
     /// Every member's state.
@@ -479,4 +554,324 @@ async fn readyz(host: &str, port: u16) -> bool {
         .ok()
         .flatten()
         .unwrap_or(false)
+}
+
+/// The merged listing behind [`AsyncCodexPool::thread_list`]: per-member positions, the pages
+/// read from each member, the k-way merge, and the pool cursor that carries the positions.
+///
+/// A member's runtime cursor only marks a page boundary, while a merged page usually takes
+/// part of a member's page. So a position is the member's cursor plus how many threads after
+/// it were already listed; the next call reads from that cursor again and skips them.
+mod listing {
+    use std::collections::VecDeque;
+
+    use base64::Engine as _;
+    use openai_codex_protocol as proto;
+
+    use crate::codex::AsyncCodex;
+    use crate::error::{Error, Result};
+    use crate::thread::ThreadListOptions;
+
+    /// Marks a pool cursor (and its format version).
+    const CURSOR_PREFIX: &str = "pool1.";
+
+    /// Where the listing stands on one member.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub(super) enum Position {
+        /// Nothing more to list from this member (or it was down when the listing began).
+        Done,
+        /// Continue at the member's `cursor` (`None`: its first page) after `skip` threads.
+        At { cursor: Option<String>, skip: usize },
+    }
+
+    impl Position {
+        pub(super) fn start() -> Self {
+            Position::At {
+                cursor: None,
+                skip: 0,
+            }
+        }
+    }
+
+    /// What was read from one member for this page: consecutive runtime pages starting at the
+    /// position's cursor, and the threads after the skipped ones still to be merged.
+    #[derive(Debug, Default)]
+    pub(super) struct Run {
+        /// Length and `nextCursor` of every page read, in order.
+        pages: Vec<(usize, Option<String>)>,
+        skip: usize,
+        /// Threads not yet merged (after `skip`).
+        pending: VecDeque<proto::Thread>,
+        /// Threads merged into the page.
+        taken: usize,
+    }
+
+    impl Run {
+        fn head(&self) -> Option<&proto::Thread> {
+            self.pending.front()
+        }
+
+        /// The member's position after this page.
+        pub(super) fn advance(&self, from: &Position) -> Position {
+            let Position::At { cursor, .. } = from else {
+                return Position::Done;
+            };
+            if self.pages.is_empty() {
+                return from.clone();
+            }
+            let mut cursor = cursor.clone();
+            let mut offset = self.skip + self.taken;
+            for (len, next) in &self.pages {
+                if offset < *len {
+                    return Position::At {
+                        cursor,
+                        skip: offset,
+                    };
+                }
+                offset -= len;
+                match next {
+                    Some(next) => cursor = Some(next.clone()),
+                    None => return Position::Done,
+                }
+            }
+            Position::At {
+                cursor,
+                skip: offset,
+            }
+        }
+    }
+
+    /// Reads pages from `cursor` until `skip + want` threads are in hand or the member has no
+    /// more.
+    pub(super) async fn read_run(
+        client: &AsyncCodex,
+        options: ThreadListOptions,
+        mut cursor: Option<String>,
+        skip: usize,
+        want: usize,
+    ) -> Result<Run> {
+        let mut run = Run {
+            skip,
+            ..Run::default()
+        };
+        let mut threads = Vec::new();
+        loop {
+            let missing = (skip + want).saturating_sub(threads.len());
+            let mut page_options = options.clone();
+            page_options.cursor = cursor.take();
+            page_options.limit = Some(u32::try_from(missing).unwrap_or(u32::MAX));
+            let page = client.thread_list(page_options).await?;
+            let len = page.data.len();
+            threads.extend(page.data);
+            run.pages.push((len, page.next_cursor.clone()));
+            // An empty page ends the read even with a cursor: the next call goes on from it.
+            if threads.len() >= skip + want || len == 0 {
+                break;
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        run.pending = threads.into_iter().skip(skip).collect();
+        Ok(run)
+    }
+
+    /// The order the members' lists are merged in: the requested sort key and direction.
+    pub(super) struct Order {
+        key: fn(&proto::Thread) -> Option<i64>,
+        ascending: bool,
+    }
+
+    impl Order {
+        pub(super) fn of(options: &ThreadListOptions) -> Self {
+            let key: fn(&proto::Thread) -> Option<i64> = match options.sort_key {
+                None | Some(proto::ThreadSortKey::CreatedAt) => |t| Some(t.created_at),
+                Some(proto::ThreadSortKey::UpdatedAt) => |t| Some(t.updated_at),
+                Some(proto::ThreadSortKey::RecencyAt) => |t| t.recency_at.or(Some(t.updated_at)),
+                // No timestamp to compare: members follow one another.
+                Some(_) => |_| None,
+            };
+            let ascending = matches!(options.sort_direction, Some(proto::SortDirection::Asc));
+            Self { key, ascending }
+        }
+
+        /// Whether `a` goes strictly before `b` (ties keep the member order).
+        fn before(&self, a: &proto::Thread, b: &proto::Thread) -> bool {
+            match ((self.key)(a), (self.key)(b)) {
+                (Some(a), Some(b)) if self.ascending => a < b,
+                (Some(a), Some(b)) => a > b,
+                _ => false,
+            }
+        }
+    }
+
+    /// Takes up to `limit` threads from the runs' heads in `order`, and for each the member it
+    /// came from. Each member's own order is kept, so its position stays exact.
+    pub(super) fn merge(
+        runs: &mut [Run],
+        order: &Order,
+        limit: usize,
+    ) -> (Vec<proto::Thread>, Vec<usize>) {
+        let mut data = Vec::new();
+        let mut members = Vec::new();
+        while data.len() < limit {
+            let mut best: Option<usize> = None;
+            for (index, run) in runs.iter().enumerate() {
+                let Some(head) = run.head() else { continue };
+                let better = match best.and_then(|b| runs[b].head()) {
+                    Some(current) => order.before(head, current),
+                    None => true,
+                };
+                if better {
+                    best = Some(index);
+                }
+            }
+            let Some(index) = best else { break };
+            let run = &mut runs[index];
+            if let Some(thread) = run.pending.pop_front() {
+                run.taken += 1;
+                data.push(thread);
+                members.push(index);
+            }
+        }
+        (data, members)
+    }
+
+    pub(super) fn encode(positions: &[Position]) -> String {
+        let wire: Vec<Option<(Option<&str>, usize)>> = positions
+            .iter()
+            .map(|p| match p {
+                Position::Done => None,
+                Position::At { cursor, skip } => Some((cursor.as_deref(), *skip)),
+            })
+            .collect();
+        let json = serde_json::to_vec(&wire).unwrap_or_default();
+        format!(
+            "{CURSOR_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        )
+    }
+
+    pub(super) fn decode(cursor: &str, members: usize) -> Result<Vec<Position>> {
+        let invalid = |why: String| Error::InvalidInput {
+            field: "ThreadListOptions::cursor",
+            message: format!(
+                "{why}; pass the next_cursor of a previous AsyncCodexPool::thread_list page of \
+                 this pool, or no cursor for the first page"
+            ),
+        };
+        let wire: Vec<Option<(Option<String>, usize)>> = cursor
+            .strip_prefix(CURSOR_PREFIX)
+            .and_then(|body| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(body)
+                    .ok()
+            })
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or_else(|| invalid(format!("`{cursor}` is not a pool cursor")))?;
+        if wire.len() != members {
+            return Err(invalid(format!(
+                "the cursor is for a pool of {} members, this pool has {members}",
+                wire.len()
+            )));
+        }
+        Ok(wire
+            .into_iter()
+            .map(|p| match p {
+                None => Position::Done,
+                Some((cursor, skip)) => Position::At { cursor, skip },
+            })
+            .collect())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn thread(id: &str, created_at: i64) -> proto::Thread {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "createdAt": created_at, "updatedAt": created_at, "cliVersion": "0.163.0",
+                "cwd": "/w", "ephemeral": false, "modelProvider": "openai", "preview": "",
+                "sessionId": id, "source": "appServer", "status": {"type": "notLoaded"}, "turns": []
+            }))
+            .unwrap()
+        }
+
+        fn run(pages: &[(&[(&str, i64)], Option<&str>)], skip: usize) -> Run {
+            let mut threads = Vec::new();
+            let mut lens = Vec::new();
+            for (items, next) in pages {
+                threads.extend(items.iter().map(|(id, at)| thread(id, *at)));
+                lens.push((items.len(), next.map(str::to_string)));
+            }
+            Run {
+                pages: lens,
+                skip,
+                pending: threads.into_iter().skip(skip).collect(),
+                taken: 0,
+            }
+        }
+
+        #[test]
+        fn merges_newest_first_and_keeps_each_members_place() {
+            let mut runs = vec![
+                run(&[(&[("a9", 9), ("a5", 5)], Some("ca")), (&[("a1", 1)], None)], 0),
+                run(&[(&[("b8", 8), ("b7", 7), ("b2", 2)], Some("cb"))], 0),
+            ];
+            let order = Order::of(&ThreadListOptions::default());
+            let (data, members) = merge(&mut runs, &order, 4);
+            let ids: Vec<&str> = data.iter().map(|t| t.id.as_str()).collect();
+            assert_eq!(ids, ["a9", "b8", "b7", "a5"]);
+            assert_eq!(members, [0, 1, 1, 0]);
+            let start = Position::start();
+            // Member 0 used its whole first page: it goes on at the page's cursor.
+            assert_eq!(
+                runs[0].advance(&start),
+                Position::At {
+                    cursor: Some("ca".into()),
+                    skip: 0
+                }
+            );
+            // Member 1 used two of three: the same page again, skipping two.
+            assert_eq!(
+                runs[1].advance(&start),
+                Position::At {
+                    cursor: None,
+                    skip: 2
+                }
+            );
+        }
+
+        #[test]
+        fn a_member_read_to_its_end_is_done_and_ascending_order_is_honoured() {
+            let mut runs = vec![run(&[(&[("a1", 1)], None)], 0), run(&[(&[("b2", 2)], None)], 0)];
+            let order = Order::of(
+                &ThreadListOptions::default().sort_direction(proto::SortDirection::Asc),
+            );
+            let (data, _) = merge(&mut runs, &order, 10);
+            assert_eq!(data.len(), 2);
+            assert_eq!(data[0].id, "a1");
+            assert_eq!(runs[0].advance(&Position::start()), Position::Done);
+            assert_eq!(runs[1].advance(&Position::start()), Position::Done);
+        }
+
+        #[test]
+        fn cursors_round_trip_and_foreign_ones_are_refused() {
+            let positions = vec![
+                Position::Done,
+                Position::At {
+                    cursor: Some("runtime-cursor/with+odd=chars".into()),
+                    skip: 3,
+                },
+                Position::start(),
+            ];
+            let cursor = encode(&positions);
+            assert_eq!(decode(&cursor, 3).unwrap(), positions);
+            let error = decode(&cursor, 2).unwrap_err().to_string();
+            assert!(error.contains("pool of 3 members"), "{error}");
+            let error = decode("runtime-cursor", 3).unwrap_err().to_string();
+            assert!(error.contains("not a pool cursor"), "{error}");
+        }
+    }
 }

@@ -8,6 +8,10 @@
 //! reason (a running turn is reported as ended by the disconnect), and calls made while the
 //! connection is down fail the same way. Threads live in the runtime's home: after a reconnect,
 //! `thread_resume` loads one again and a new turn runs on it.
+//!
+//! A re-opened connection passes the same version gate as the first one: when the runtime now
+//! behind the endpoint has a version the policy refuses, reconnecting stops and every call gets
+//! [`Error::RuntimeVersionMismatch`](crate::Error::RuntimeVersionMismatch).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -15,9 +19,10 @@ use std::time::Duration;
 use crate::codex::ClientInner;
 use crate::config::CodexConfig;
 use crate::endpoint::Endpoint;
-use crate::error::Result;
+use crate::error::Error;
 use crate::rpc::Connection;
 use crate::transport::Transport;
+use crate::version::Mismatch;
 
 /// How to re-open a lost connection: up to `max_attempts` tries, waiting `initial_delay` before
 /// the first and doubling up to `max_delay` between the next ones.
@@ -136,7 +141,16 @@ async fn supervisor(weak: Weak<ClientInner>, policy: ReconnectPolicy, endpoint: 
             attempt += 1;
             match reopen(&endpoint, &config, &conn).await {
                 Ok(fresh) => break Some(fresh),
-                Err(error) => {
+                Err(Reopen::Refused(refusal)) => {
+                    // Another runtime now answers at the endpoint, one the policy refuses:
+                    // trying again would only reach it again.
+                    tracing::error!(endpoint = %endpoint, error = %refusal.to_error(), "not reconnecting");
+                    if let Some(inner) = weak.upgrade() {
+                        let _ = inner.refused.set(refusal);
+                    }
+                    return;
+                }
+                Err(Reopen::Failed(error)) => {
                     tracing::warn!(%error, attempt, endpoint = %endpoint, "reconnect attempt failed");
                     if attempt >= policy.max_attempts {
                         break None;
@@ -173,19 +187,43 @@ async fn wait_closed(conn: &Connection) {
     }
 }
 
+/// Why a reconnect attempt did not give a connection.
+enum Reopen {
+    /// Worth another attempt (refused, unreachable, handshake failed).
+    Failed(Error),
+    /// The runtime answered, but with a version the policy refuses.
+    Refused(Mismatch),
+}
+
+impl From<Error> for Reopen {
+    fn from(error: Error) -> Self {
+        Reopen::Failed(error)
+    }
+}
+
+/// Opens a new connection, runs `initialize` and the version gate, as at connect.
 async fn reopen(
     endpoint: &Endpoint,
     config: &CodexConfig,
     previous: &Connection,
-) -> Result<Connection> {
+) -> std::result::Result<Connection, Reopen> {
     let transport = Transport::connect(endpoint).await?;
     let conn = Connection::start(transport, Arc::new(crate::handler::DeclineAll), config)?;
     conn.inherit_handlers(previous);
-    if let Err(error) = crate::metadata::initialize(&conn, config).await {
+    let checked = match crate::metadata::initialize(&conn, config).await {
+        Ok(metadata) => crate::version::check_endpoint(
+            config.version_policy,
+            &metadata.server_version,
+            &endpoint.to_string(),
+        )
+        .map_err(Reopen::Refused),
+        Err(error) => Err(Reopen::Failed(error)),
+    };
+    if let Err(why) = checked {
         let grace = config.shutdown_grace;
         let conn2 = conn.clone();
         let _ = tokio::task::spawn_blocking(move || conn2.shutdown_blocking(grace)).await;
-        return Err(error);
+        return Err(why);
     }
     Ok(conn)
 }

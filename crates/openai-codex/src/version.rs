@@ -69,8 +69,61 @@ pub(crate) fn check(
     binary: Option<&std::path::Path>,
     source: Option<BinarySource>,
 ) -> Result<()> {
+    match mismatch(policy, runtime_version, binary, source) {
+        Some(refusal) => Err(refusal.to_error()),
+        None => Ok(()),
+    }
+}
+
+/// Checks the version of a runtime reached at `endpoint` (at connect and after every
+/// reconnect): the SDK did not choose that runtime, so the fix is about the endpoint.
+pub(crate) fn check_endpoint(
+    policy: VersionPolicy,
+    runtime_version: &str,
+    endpoint: &str,
+) -> std::result::Result<(), Mismatch> {
     if policy.accepts(runtime_version, PINNED_RUNTIME_VERSION) {
         return Ok(());
+    }
+    Err(Mismatch {
+        runtime: runtime_version.to_string(),
+        policy: policy.describe(),
+        binary: format!("the runtime at {endpoint}"),
+        fix: format!(
+            "run the pinned runtime behind {endpoint} (`codex app-server` {PINNED_RUNTIME_VERSION});              or accept it with CodexConfig::version_policy(VersionPolicy::Any) (untested: the              SDK's types are generated for {PINNED_RUNTIME_VERSION})"
+        ),
+    })
+}
+
+/// A refused runtime version, kept so the same typed error can be given to every caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Mismatch {
+    runtime: String,
+    policy: &'static str,
+    binary: String,
+    fix: String,
+}
+
+impl Mismatch {
+    pub(crate) fn to_error(&self) -> Error {
+        Error::RuntimeVersionMismatch {
+            runtime: self.runtime.clone(),
+            expected: PINNED_RUNTIME_VERSION.to_string(),
+            policy: self.policy,
+            binary: self.binary.clone(),
+            fix: self.fix.clone(),
+        }
+    }
+}
+
+fn mismatch(
+    policy: VersionPolicy,
+    runtime_version: &str,
+    binary: Option<&std::path::Path>,
+    source: Option<BinarySource>,
+) -> Option<Mismatch> {
+    if policy.accepts(runtime_version, PINNED_RUNTIME_VERSION) {
+        return None;
     }
     let binary = match (binary, source) {
         (Some(path), Some(source)) => format!("{} ({})", path.display(), source.describe()),
@@ -87,9 +140,8 @@ pub(crate) fn check(
         Some(BinarySource::EnvVar) => "point CODEX_BIN at a matching codex, or unset it",
         _ => "install the pinned runtime with `openai-codex install`",
     };
-    Err(Error::RuntimeVersionMismatch {
+    Some(Mismatch {
         runtime: runtime_version.to_string(),
-        expected: PINNED_RUNTIME_VERSION.to_string(),
         policy: policy.describe(),
         binary,
         fix: format!(

@@ -331,13 +331,115 @@ async fn unreachable_and_insecure_endpoints_fail_before_anything_is_sent() {
     assert!(matches!(error, Error::InvalidInput { .. }), "{error}");
 }
 
+/// A test CA and a certificate for 127.0.0.1 it signed: (CA PEM, server certificate chain,
+/// server key).
+fn test_pki() -> (
+    String,
+    Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
+    tokio_rustls::rustls::pki_types::PrivateKeyDer<'static>,
+) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "openai-codex test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let key = tokio_rustls::rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der())
+        .unwrap();
+    (ca_cert.pem(), vec![server.der().clone()], key)
+}
+
+/// A TLS-terminating proxy on 127.0.0.1 in front of `backend` (the runtime's ws port), as a
+/// load balancer or ingress would be. Returns its port; it runs until the test ends.
+async fn tls_proxy(
+    backend: u16,
+    chain: Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>,
+    key: tokio_rustls::rustls::pki_types::PrivateKeyDer<'static>,
+) -> u16 {
+    use tokio_rustls::rustls;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends the handshake; nothing to relay.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
+                else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            });
+        }
+    });
+    port
+}
+
 #[tokio::test]
-async fn tls_failure_is_typed() {
-    // wss:// to a listener that does not speak TLS (the runtime's plain ws port).
+async fn wss_through_a_tls_proxy_runs_a_full_session_with_a_private_ca() {
     let home = RuntimeHome::new().unwrap();
-    let runtime = home.listen(&Listen::Loopback(0), &[]).unwrap();
-    let port = runtime.port().unwrap();
-    let error = AsyncCodex::connect(format!("wss://127.0.0.1:{port}"), CodexConfig::default())
+    let runtime = listen_token(&home);
+    let (ca_pem, chain, key) = test_pki();
+    let port = tls_proxy(runtime.port().unwrap(), chain, key).await;
+    let endpoint = Endpoint::parse(&format!("wss://127.0.0.1:{port}"))
+        .unwrap()
+        .capability_token(TOKEN)
+        .ca_certificate_pem(ca_pem.into_bytes());
+    let codex = AsyncCodex::connect(endpoint, CodexConfig::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        codex.metadata().server_version,
+        openai_codex::config::PINNED_RUNTIME_VERSION
+    );
+    full_session(&home, &codex).await;
+    codex.close().await;
+}
+
+#[tokio::test]
+async fn tls_failures_are_typed() {
+    let home = RuntimeHome::new().unwrap();
+    let runtime = listen_token(&home);
+    let backend = runtime.port().unwrap();
+    // A certificate from a CA the client was not told to trust.
+    let (_, chain, key) = test_pki();
+    let port = tls_proxy(backend, chain, key).await;
+    let (other_ca, _, _) = test_pki();
+    for endpoint in [
+        Endpoint::parse(&format!("wss://127.0.0.1:{port}")).unwrap(),
+        Endpoint::parse(&format!("wss://127.0.0.1:{port}"))
+            .unwrap()
+            .ca_certificate_pem(other_ca.into_bytes()),
+    ] {
+        let started = Instant::now();
+        let error = AsyncCodex::connect(endpoint.capability_token(TOKEN), CodexConfig::default())
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::Tls { .. }), "{error}");
+        let text = error.to_string();
+        assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
+        assert!(text.to_lowercase().contains("certificate"), "{text}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    // wss:// to a listener that does not speak TLS (the runtime's plain ws port).
+    let error = AsyncCodex::connect(format!("wss://127.0.0.1:{backend}"), CodexConfig::default())
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Tls { .. }), "{error}");
@@ -615,4 +717,105 @@ async fn the_fake_app_server_listens_like_the_runtime_for_benchmarks() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A child process killed and reaped when the test lets go of it, also on a failed assertion.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits (at most 5 s) until the client has noticed that its connection is gone.
+async fn wait_lost(codex: &AsyncCodex) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !codex.is_closed() {
+        assert!(Instant::now() < deadline, "the loss went unnoticed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The fake app-server listening on `ws://127.0.0.1:{port}` (0: any), reporting `version`.
+/// Returns the process and its URL.
+fn fake_listener(port: u16, version: &str) -> (Reaped, String) {
+    use std::io::BufRead;
+    let bin = openai_codex_testkit::fake_server::fake_app_server_bin();
+    let mut child = std::process::Command::new(&bin)
+        .args(["app-server", "--listen", &format!("ws://127.0.0.1:{port}")])
+        .env(
+            openai_codex_testkit::fake_server::SCENARIO_ENV,
+            format!(r#"{{"version":"{version}"}}"#),
+        )
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let url = std::io::BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("listening on: ")
+                .nth(1)
+                .map(|u| u.trim().to_string())
+        })
+        .expect("the fake app-server did not listen");
+    (Reaped(child), url)
+}
+
+#[tokio::test]
+async fn a_reconnect_rechecks_the_runtime_version_and_refuses_one_outside_the_policy() {
+    let (first, url) = fake_listener(0, "0.163.0");
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let codex = AsyncCodex::new(
+        CodexConfig::default()
+            .endpoint(Endpoint::parse(&url).unwrap())
+            .reconnect(
+                ReconnectPolicy::default()
+                    .max_attempts(200)
+                    .initial_delay(Duration::from_millis(20))
+                    .max_delay(Duration::from_millis(100)),
+            ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(codex.metadata().server_version, "0.163.0");
+
+    // A patch release behind the same endpoint fits the default policy (same minor).
+    drop(first);
+    wait_lost(&codex).await;
+    let (patched, _) = fake_listener(port, "0.163.9");
+    codex.wait_connected(Duration::from_secs(20)).await.unwrap();
+    assert_eq!(codex.reconnect_count(), 1);
+    codex.models(false).await.unwrap();
+
+    // Then a runtime of another minor version takes the port: the client refuses it, typed,
+    // and stops trying instead of talking to it.
+    drop(patched);
+    wait_lost(&codex).await;
+    let (newer, _) = fake_listener(port, "0.170.2");
+    let error = codex
+        .wait_connected(Duration::from_secs(20))
+        .await
+        .unwrap_err();
+    match &error {
+        Error::RuntimeVersionMismatch {
+            runtime, binary, ..
+        } => {
+            assert_eq!(runtime, "0.170.2");
+            assert!(binary.contains(&url), "{error}");
+        }
+        other => panic!("expected a version mismatch, got {other}"),
+    }
+    assert!(error.to_string().contains("version_policy"), "{error}");
+    let error = codex.models(false).await.unwrap_err();
+    assert!(
+        matches!(error, Error::RuntimeVersionMismatch { .. }),
+        "{error}"
+    );
+    assert_eq!(codex.reconnect_count(), 1);
+    codex.close().await;
+    drop(newer);
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use openai_codex::types::{ServerNotification, TurnStatus};
 use openai_codex::{
-    AsyncCodexPool, CodexConfig, CodexPool, Endpoint, ThreadStartOptions, TurnEvent, TurnOptions,
+    AsyncCodexPool, CodexConfig, CodexPool, Endpoint, ThreadListOptions, ThreadStartOptions,
+    TurnEvent, TurnOptions,
 };
 use openai_codex_testkit::{
     AssistantMessage, Listen, ListeningRuntime, ResponseScript, RuntimeHome,
@@ -127,8 +128,43 @@ async fn threads_spread_stay_on_their_member_and_survive_a_member_going_away() {
     for (k, home) in homes.iter().enumerate() {
         assert_eq!(home.model().turn_requests().len(), per_member[&k]);
     }
-    let listed = pool.thread_list(Default::default()).await.unwrap();
-    assert_eq!(listed.len(), 32);
+    // The merged listing pages across members: with 5 per page every member (8 threads each
+    // on average) needs more than one page of its own, and the pool's cursor carries them all.
+    let mut listed = Vec::new();
+    let mut options = ThreadListOptions::default().limit(5);
+    let mut pages = 0;
+    loop {
+        let page = pool.thread_list(options.clone()).await.unwrap();
+        assert!(page.data.len() <= 5);
+        listed.extend(page.data);
+        pages += 1;
+        match page.next_cursor {
+            Some(cursor) => options = options.cursor(cursor),
+            None => break,
+        }
+    }
+    assert!(pages >= 7, "{pages} pages");
+    let mut ids: Vec<&str> = listed.iter().map(|t| t.id.as_str()).collect();
+    // Newest first across members and pages (the runtime's default order).
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| w[0].created_at >= w[1].created_at),
+        "not in one order"
+    );
+    ids.sort_unstable();
+    let mut expected: Vec<&str> = placed.iter().map(|(_, id)| id.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "every thread exactly once");
+    // A cursor that is not the pool's is refused, typed.
+    let error = pool
+        .thread_list(ThreadListOptions::default().cursor("not-a-pool-cursor"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, openai_codex::Error::InvalidInput { .. }),
+        "{error}"
+    );
 
     // Member 3 goes down while turns run on it: they fail typed, promptly.
     let on_three: Vec<String> = placed
@@ -222,6 +258,18 @@ fn blocking_pool_places_and_runs() {
     }
     seen.sort_unstable();
     assert_eq!(seen, [0, 0, 1, 1]);
+    // One thread per page: two pages from each member behind one cursor.
+    let mut options = ThreadListOptions::default().limit(1);
+    let mut listed = 0;
+    loop {
+        let page = pool.thread_list(options.clone()).unwrap();
+        listed += page.data.len();
+        match page.next_cursor {
+            Some(cursor) => options = options.cursor(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(listed, 4);
     assert!(pool.members().iter().all(|m| m.healthy));
     pool.close();
 }

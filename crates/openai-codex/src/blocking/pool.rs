@@ -3,13 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use openai_codex_protocol as proto;
 
 use super::runtime::RuntimeThread;
 use super::{Codex, Thread};
 use crate::config::CodexConfig;
 use crate::error::Result;
-use crate::pool::{AsyncCodexPool, MemberStatus};
+use crate::pool::{AsyncCodexPool, MemberStatus, PoolThreadPage};
 use crate::thread::{AsyncThread, ThreadListOptions, ThreadResumeOptions, ThreadStartOptions};
 
 /// Spreads threads over several runtimes (see [`AsyncCodexPool`]). Cheap to clone; the members
@@ -105,11 +104,11 @@ impl CodexPool {
         self.inner.pool.member_of(thread_id)
     }
 
-    /// Lists threads on every healthy member, merged; see [`AsyncCodexPool::thread_list`].
+    /// One page of the threads on every member, merged; see [`AsyncCodexPool::thread_list`].
     ///
     /// # Errors
     /// As [`AsyncCodexPool::thread_list`], plus [`crate::Error::BlockingInAsync`].
-    pub fn thread_list(&self, options: ThreadListOptions) -> Result<Vec<proto::Thread>> {
+    pub fn thread_list(&self, options: ThreadListOptions) -> Result<PoolThreadPage> {
         self.inner
             .runtime
             .block_on(self.inner.pool.thread_list(options))?
