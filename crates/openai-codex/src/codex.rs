@@ -77,7 +77,7 @@ impl AsyncCodex {
     /// ```
     pub async fn new(config: CodexConfig) -> Result<Self> {
         let transport = match &config.endpoint {
-            Some(endpoint) => Transport::connect(endpoint).await?,
+            Some(endpoint) => crate::daemon::open(endpoint, &config).await?,
             None => {
                 // Resolving may download the runtime (minutes on a slow line): keep it off async
                 // threads.

@@ -55,6 +55,10 @@ pub struct Endpoint {
     pub(crate) extra_roots_pem: Vec<Vec<u8>>,
     pub(crate) keepalive: Option<Keepalive>,
     pub(crate) connect_timeout: Duration,
+    /// The `CODEX_HOME` of a local daemon endpoint.
+    pub(crate) daemon_home: Option<PathBuf>,
+    /// Start the local daemon when nothing listens on its socket.
+    pub(crate) start_daemon: bool,
 }
 
 /// The address part of an endpoint.
@@ -264,6 +268,7 @@ impl fmt::Debug for Endpoint {
             .field("extra_roots", &self.extra_roots_pem.len())
             .field("keepalive", &self.keepalive)
             .field("connect_timeout", &self.connect_timeout)
+            .field("start_daemon", &self.start_daemon)
             .finish()
     }
 }
@@ -318,6 +323,8 @@ impl Endpoint {
                 timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             }),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            daemon_home: None,
+            start_daemon: false,
         }
     }
 
@@ -413,7 +420,9 @@ impl Endpoint {
     }
 
     /// The control socket of the runtime's managed local daemon (`codex app-server daemon
-    /// start`): `<CODEX_HOME>/app-server-control/app-server-control.sock`.
+    /// start`): `<CODEX_HOME>/app-server-control/app-server-control.sock`. Connecting fails with
+    /// [`Error::Connect`] when the daemon is not running, unless
+    /// [`Endpoint::start_if_needed`] asks to start it (see [`crate::AsyncLocalDaemon`]).
     ///
     /// # Examples
     ///
@@ -422,7 +431,30 @@ impl Endpoint {
     /// assert!(endpoint.to_string().ends_with("app-server-control/app-server-control.sock"));
     /// ```
     pub fn local_daemon(codex_home: impl AsRef<Path>) -> Self {
-        Self::unix(daemon_socket_path(codex_home.as_ref()))
+        let mut endpoint = Self::unix(daemon_socket_path(codex_home.as_ref()));
+        endpoint.daemon_home = Some(codex_home.as_ref().to_path_buf());
+        endpoint
+    }
+
+    /// For an [`Endpoint::local_daemon`]: when nothing listens on the control socket, start the
+    /// daemon (`codex app-server daemon start`, with the runtime and environment of the
+    /// client's [`CodexConfig`](crate::CodexConfig)) and connect to it; also on every
+    /// reconnect. Other endpoints fail to connect with [`Error::InvalidInput`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use openai_codex::{AsyncCodex, CodexConfig, Endpoint};
+    ///
+    /// # async fn example() -> openai_codex::Result<()> {
+    /// let endpoint = Endpoint::local_daemon("/home/me/.codex").start_if_needed();
+    /// let codex = AsyncCodex::connect(endpoint, CodexConfig::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn start_if_needed(mut self) -> Self {
+        self.start_daemon = true;
+        self
     }
 
     /// A runtime listening on TCP (`ws`), or behind TLS (`wss`), at `host:port`.

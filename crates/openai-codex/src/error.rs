@@ -511,6 +511,16 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A command of the runtime's managed local daemon (`codex app-server daemon ...`) failed.
+    #[error("`codex app-server daemon {command}` for CODEX_HOME {codex_home} failed: {message}")]
+    Daemon {
+        /// The daemon command: `start`, `stop` or `version`.
+        command: &'static str,
+        /// The `CODEX_HOME` of the daemon.
+        codex_home: String,
+        /// What the runtime said (or what went wrong running it).
+        message: String,
+    },
     /// Credentials would travel unencrypted to a non-loopback host; nothing was sent.
     #[error("refusing to send credentials to {endpoint} over an unencrypted connection; use wss://, a loopback ws:// address, or a unix:// socket")]
     InsecureEndpoint {

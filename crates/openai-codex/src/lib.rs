@@ -30,6 +30,7 @@ pub mod approval;
 pub mod blocking;
 pub mod codex;
 pub mod config;
+pub mod daemon;
 pub mod endpoint;
 pub mod error;
 pub mod goal;
@@ -62,10 +63,11 @@ pub use approval::{AcceptAll, DeclineAll, RequestHandler};
 #[cfg(feature = "blocking")]
 pub use blocking::{
     ChatgptLoginHandle, Codex, CodexPool, DeviceCodeLoginHandle, GoalHandle, GoalTurn,
-    GoalTurnIter, Thread, TurnHandle,
+    GoalTurnIter, LocalDaemon, Thread, TurnHandle,
 };
 pub use codex::AsyncCodex;
 pub use config::CodexConfig;
+pub use daemon::{AsyncLocalDaemon, DaemonStatus};
 pub use endpoint::{Endpoint, IntoEndpoint, SignedBearer};
 pub use error::{is_retryable_error, Error, ErrorCode, ErrorKind, Result, RpcError};
 pub use goal::{AsyncGoalHandle, GoalResult};

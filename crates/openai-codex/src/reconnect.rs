@@ -21,7 +21,6 @@ use crate::config::CodexConfig;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::rpc::Connection;
-use crate::transport::Transport;
 use crate::version::Mismatch;
 
 /// How to re-open a lost connection: up to `max_attempts` tries, waiting `initial_delay` before
@@ -207,7 +206,7 @@ async fn reopen(
     config: &CodexConfig,
     previous: &Connection,
 ) -> std::result::Result<Connection, Reopen> {
-    let transport = Transport::connect(endpoint).await?;
+    let transport = crate::daemon::open(endpoint, config).await?;
     let conn = Connection::start(transport, Arc::new(crate::handler::DeclineAll), config)?;
     conn.inherit_handlers(previous);
     let checked = match crate::metadata::initialize(&conn, config).await {

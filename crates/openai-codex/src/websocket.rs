@@ -88,12 +88,14 @@ pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Transport> {
             #[cfg(unix)]
             {
                 let open = async {
-                    let stream = tokio::net::UnixStream::connect(path)
+                    let connect = |source| Error::Connect {
+                        endpoint: name.clone(),
+                        source,
+                    };
+                    let target = socket_target(path).map_err(connect)?;
+                    let stream = tokio::net::UnixStream::connect(target)
                         .await
-                        .map_err(|source| Error::Connect {
-                            endpoint: name.clone(),
-                            source,
-                        })?;
+                        .map_err(connect)?;
                     upgrade(endpoint, request, stream, config).await
                 };
                 tokio::time::timeout(limit, open)
@@ -132,6 +134,24 @@ pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Transport> {
                 .map_err(|_| timed_out())?
         }
     }
+}
+
+/// The path to connect to for a Unix socket. A socket address holds about 100 bytes of path
+/// (108 on Linux, 104 on macOS); the local daemon's control socket under a deep `CODEX_HOME`
+/// can be longer, but it is a symlink to a short path under the temp folder, which then
+/// serves. A long path that does not exist is reported as missing, not as too long.
+#[cfg(unix)]
+fn socket_target(path: &std::path::Path) -> io::Result<std::path::PathBuf> {
+    const ROOM: usize = 100;
+    if path.as_os_str().len() < ROOM {
+        return Ok(path.to_path_buf());
+    }
+    let resolved = std::fs::canonicalize(path)?;
+    Ok(if resolved.as_os_str().len() < path.as_os_str().len() {
+        resolved
+    } else {
+        path.to_path_buf()
+    })
 }
 
 async fn tls_connect(

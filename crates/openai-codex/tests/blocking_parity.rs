@@ -31,6 +31,7 @@ const TYPE_PAIRS: &[(&str, &str)] = &[
     ("AsyncGoalHandle", "GoalHandle"),
     ("AsyncGoalTurn", "GoalTurn"),
     ("AsyncCodexPool", "CodexPool"),
+    ("AsyncLocalDaemon", "LocalDaemon"),
 ];
 
 /// Result types that differ on purpose, as (async result, blocking result, why). Written as the

@@ -30,6 +30,7 @@
 //! Enabled by the default cargo feature `blocking`.
 
 mod codex;
+mod daemon;
 mod goal;
 mod goal_turn;
 mod iter;
@@ -41,6 +42,7 @@ mod thread;
 mod turn;
 
 pub use codex::{Codex, Events};
+pub use daemon::LocalDaemon;
 pub use goal::GoalHandle;
 pub use goal_turn::{GoalTurn, GoalTurnIter};
 pub use login::{ChatgptLoginHandle, DeviceCodeLoginHandle};

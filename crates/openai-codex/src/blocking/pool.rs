@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-
 use super::runtime::RuntimeThread;
 use super::{Codex, Thread};
 use crate::config::CodexConfig;
