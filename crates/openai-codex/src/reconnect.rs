@@ -11,7 +11,7 @@
 //!
 //! A re-opened connection passes the same version gate as the first one: when the runtime now
 //! behind the endpoint has a version the policy refuses, reconnecting stops and every call gets
-//! [`Error::RuntimeVersionMismatch`](crate::Error::RuntimeVersionMismatch).
+//! [`Error::RuntimeVersionMismatch`].
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
