@@ -477,11 +477,13 @@ impl AsyncTurnHandle {
     /// completion, nothing is sent (the runtime would hold a repeated interrupt until the
     /// thread's next turn ends); when the turn ended meanwhile, the runtime's "no active turn to
     /// interrupt" answer becomes that outcome too, as the official SDK reports it (an error
-    /// there).
+    /// there). An interrupt sent right after [`AsyncThread::turn`](crate::AsyncThread::turn),
+    /// before the runtime has made the turn active, is sent again until it lands (or the turn's
+    /// completion arrives, or 3 s pass), so it is not mistaken for a finished turn.
     ///
     /// # Errors
-    /// [`Error::JsonRpc`] when the runtime refuses for another reason (for example another turn
-    /// is active).
+    /// [`Error::JsonRpc`] when the runtime refuses for another reason, or when another turn of
+    /// the thread stays the active one for 3 s.
     ///
     /// # Examples
     ///
@@ -508,12 +510,34 @@ impl AsyncTurnHandle {
             turn_id: self.id.clone(),
             extra: Default::default(),
         };
-        match self.codex.call::<requests::TurnInterrupt>(&params).await {
-            Ok(_) => Ok(InterruptOutcome::Requested),
-            Err(error) if is_no_active_turn(&error) => Ok(InterruptOutcome::AlreadyFinished {
-                status: self.finished_status(),
-            }),
-            Err(error) => Err(error),
+        // The runtime answers `turn/start` before it makes the turn active, so an interrupt sent
+        // right after `turn()` can meet "no active turn", or "expected active turn id .. but
+        // found .." while the thread's previous turn is still being wound up (its completion
+        // already sent), although this turn is about to run (and would then run to its end).
+        // Only a completion the router has seen proves the turn finished: until one arrives,
+        // try again shortly, for a bounded time.
+        let deadline = tokio::time::Instant::now() + NOT_YET_ACTIVE_WAIT;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match self.codex.call::<requests::TurnInterrupt>(&params).await {
+                Ok(_) => return Ok(InterruptOutcome::Requested),
+                Err(error) if is_no_active_turn(&error) || is_other_turn_active(&error) => {
+                    let status = self.finished_status();
+                    if status.is_some() {
+                        return Ok(InterruptOutcome::AlreadyFinished { status });
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return if is_no_active_turn(&error) {
+                            Ok(InterruptOutcome::AlreadyFinished { status })
+                        } else {
+                            Err(error)
+                        };
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(100));
+                }
+                Err(error) => return Err(error),
+            }
         }
     }
 
@@ -534,6 +558,20 @@ impl AsyncTurnHandle {
             _ => Some(proto::TurnStatus::Unknown("finished".into())),
         }
     }
+}
+
+/// How long [`AsyncTurnHandle::interrupt`] keeps trying while the runtime says "no active
+/// turn" but no completion of the turn has arrived: the gap between the runtime's answer to
+/// `turn/start` and the turn becoming active is milliseconds; a turn that finished without its
+/// completion reaching this client (a completion the router no longer keeps) ends the wait.
+const NOT_YET_ACTIVE_WAIT: Duration = Duration::from_secs(3);
+
+/// The runtime's answer to interrupting a turn while another turn of the thread is the active
+/// one: `expected active turn id <ours> but found <other>`.
+fn is_other_turn_active(error: &Error) -> bool {
+    error
+        .rpc_error()
+        .is_some_and(|rpc| rpc.message.starts_with("expected active turn id"))
 }
 
 /// The runtime's answer to interrupting a turn that is no longer running.

@@ -199,6 +199,30 @@ fn steer_and_interrupt_on_a_slow_stream() {
 }
 
 #[test]
+fn interrupt_right_after_starting_a_turn_interrupts_it() {
+    let (home, codex) = start();
+    let thread = codex.thread_start(ThreadStartOptions::default()).unwrap();
+    // The interrupt follows `turn()` at once, when the runtime may not have made the turn
+    // active yet (or is still winding up the previous one). Several times, as it is a race.
+    for round in 0..3 {
+        home.model().push(
+            ResponseScript::new()
+                .message(AssistantMessage::new("a b c d e f g h i j k l").chunks(12))
+                .delay_between(Duration::from_millis(150)),
+        );
+        let turn = thread.turn("slow", TurnOptions::default()).unwrap();
+        let outcome = turn.interrupt().unwrap();
+        assert!(!outcome.is_already_finished(), "round {round}: {outcome:?}");
+        assert_eq!(
+            turn.run().unwrap().status,
+            TurnStatus::Interrupted,
+            "round {round}"
+        );
+    }
+    codex.close();
+}
+
+#[test]
 fn concurrent_turns_from_many_os_threads_each_get_their_own_answer() {
     let (home, codex) = start();
     home.model().set_responder(|request| {

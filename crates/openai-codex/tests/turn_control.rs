@@ -144,6 +144,29 @@ async fn interrupt_says_whether_the_turn_was_still_running() {
 }
 
 #[tokio::test]
+async fn interrupt_right_after_starting_a_turn_interrupts_it() {
+    let (home, codex) = start().await;
+    let thread = codex
+        .thread_start(ThreadStartOptions::default())
+        .await
+        .unwrap();
+    // No wait for the model's request: the interrupt follows `turn()` at once, when the
+    // runtime may not have made the turn active yet. Several times, as it is a race.
+    for round in 0..3 {
+        home.model().push(slow("a b c d e f g h i j k l m n o p"));
+        let turn = thread.turn("slow", TurnOptions::default()).await.unwrap();
+        let outcome = turn.interrupt().await.unwrap();
+        assert_eq!(outcome, InterruptOutcome::Requested, "round {round}");
+        let result = tokio::time::timeout(Duration::from_secs(20), turn.run())
+            .await
+            .expect("the interrupted turn ends")
+            .unwrap();
+        assert_eq!(result.status, TurnStatus::Interrupted, "round {round}");
+    }
+    codex.close().await;
+}
+
+#[tokio::test]
 async fn an_overloaded_turn_that_did_nothing_is_retried() {
     let (home, codex) = start().await;
     home.model().push(ResponseScript::server_overloaded());
