@@ -69,7 +69,9 @@ fn installs_only_the_runtime_folders_with_exec_bits_and_reuses_the_install() {
             .mode();
         assert_eq!(mode & 0o111, 0o111, "{exe} is not executable: {mode:o}");
     }
-    // Python glue and metadata stay out; nothing else is left in the store.
+    // The package description the runtime reads (its daemon refuses to start without it) is
+    // kept; Python glue and metadata stay out; nothing else is left in the store.
+    assert!(pkg.join("codex-package.json").is_file());
     assert!(!pkg.join("__init__.py").exists());
     assert_eq!(version_dirs(store.path()), vec![PINNED.to_string()]);
     let output = Command::new(&installed.binary)

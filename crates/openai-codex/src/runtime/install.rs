@@ -18,12 +18,15 @@ use super::{
 };
 use crate::config::CodexConfig;
 
-/// The wheel folders the runtime needs; everything else in the wheel (Python glue, metadata) is
-/// left out. `bin/` holds `codex` and the helper executables it starts from beside itself.
+/// The wheel entries the runtime needs; everything else in the wheel (Python glue, metadata) is
+/// left out. `bin/` holds `codex` and the helper executables it starts from beside itself;
+/// `codex-package.json` describes the package layout, and without it the runtime refuses to
+/// start its managed daemon ("this CLI has no complete local package").
 const WANTED: &[&str] = &[
     "codex_cli_bin/bin/",
     "codex_cli_bin/codex-path/",
     "codex_cli_bin/codex-resources/",
+    "codex_cli_bin/codex-package.json",
 ];
 
 /// Installs `openai-codex-cli-bin` for this platform into a runtime store.

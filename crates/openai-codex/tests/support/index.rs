@@ -92,6 +92,11 @@ pub fn build_wheel(codex_script: &str, version: &str) -> Vec<u8> {
     add("codex_cli_bin/__init__.py", b"# glue\n", plain);
     add("codex_cli_bin/bin/codex", codex_script.as_bytes(), exec);
     add("codex_cli_bin/codex-path/rg", b"#!/bin/sh\necho rg\n", exec);
+    add(
+        "codex_cli_bin/codex-package.json",
+        br#"{"layoutVersion":1,"entrypoint":"bin/codex","resourcesDir":"codex-resources","pathDir":"codex-path"}"#,
+        plain,
+    );
     // Some wheel tools drop mode bits; the installer must still make helpers executable.
     add(
         "codex_cli_bin/codex-resources/bwrap",
