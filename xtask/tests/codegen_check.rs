@@ -70,13 +70,20 @@ fn check_passes_then_fails_on_schema_drift() {
         String::from_utf8_lossy(&ok.stderr)
     );
 
-    // Change one definition: TurnStartParams gains a property.
-    let bundle_path = schema.join("codex_app_server_protocol.v2.schemas.json");
-    let mut bundle: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
-    bundle["definitions"]["TurnStartParams"]["properties"]["moodRing"] =
-        serde_json::json!({"type": ["string", "null"], "description": "Added by a test."});
-    std::fs::write(&bundle_path, serde_json::to_string_pretty(&bundle).unwrap()).unwrap();
+    // Change one definition as a newer runtime would: TurnStartParams gains a property, in the
+    // stable bundle and in the experimental one (which is a superset of the stable surface).
+    for bundle_path in [
+        schema.join("codex_app_server_protocol.v2.schemas.json"),
+        schema
+            .join("experimental")
+            .join("codex_app_server_protocol.v2.schemas.json"),
+    ] {
+        let mut bundle: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&bundle_path).unwrap()).unwrap();
+        bundle["definitions"]["TurnStartParams"]["properties"]["moodRing"] =
+            serde_json::json!({"type": ["string", "null"], "description": "Added by a test."});
+        std::fs::write(&bundle_path, serde_json::to_string_pretty(&bundle).unwrap()).unwrap();
+    }
 
     let drift = codegen(&["--check"], &schema, &generated);
     let stderr = String::from_utf8_lossy(&drift.stderr);
